@@ -1,0 +1,7 @@
+"""``python -m espnet2_ext.bin.pack``: ``espnet2.bin.pack`` with our names registered."""
+
+import espnet2_ext  # noqa: F401  (registration must precede model loading)
+from espnet2.bin.pack import get_parser, main  # noqa: F401
+
+if __name__ == "__main__":
+    main()

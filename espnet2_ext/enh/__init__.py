@@ -1,0 +1,1 @@
+"""ESPnet enhancement-side pieces: length plumbing, criterions, loss wrappers."""

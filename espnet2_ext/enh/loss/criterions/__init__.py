@@ -1,0 +1,1 @@
+"""Enhancement criterions registered by espnet2_ext (see ``ssl``)."""

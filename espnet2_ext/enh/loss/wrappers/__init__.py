@@ -1,0 +1,1 @@
+"""Loss wrappers registered by espnet2_ext (see ``gpit``)."""

@@ -1,0 +1,41 @@
+"""A length-aware test criterion that records what it receives.
+
+Importing this module registers ``length_probe`` as an ESPnet enh criterion
+(tests only; the package's own names are registered by espnet2_ext.plugin).
+Each call appends one JSON line to ``$LENGTH_PROBE_LOG``.
+"""
+
+import json
+import os
+
+import torch
+from espnet2.enh.loss.criterions.time_domain import TimeDomainLoss
+from espnet2.tasks.enh import criterion_choices
+
+from espnet2_ext.enh.lengths import current_lengths, resolve_lengths
+
+
+class LengthProbeLoss(TimeDomainLoss):
+    def __init__(self, name="length_probe"):
+        super().__init__(name)
+
+    def forward(self, ref, inf):
+        ctx = current_lengths()
+        lengths = resolve_lengths(ref)
+        with open(os.environ["LENGTH_PROBE_LOG"], "a") as f:
+            f.write(
+                json.dumps(
+                    {
+                        "training": self.training,
+                        "T": ref.shape[1],
+                        "ctx": None if ctx is None else ctx.tolist(),
+                        "resolved": lengths.tolist(),
+                    }
+                )
+                + "\n"
+            )
+        mask = torch.arange(ref.shape[1])[None, :] < lengths[:, None]
+        return (((ref - inf) * mask) ** 2).sum(1) / lengths
+
+
+criterion_choices.classes["length_probe"] = LengthProbeLoss

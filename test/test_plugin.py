@@ -1,0 +1,108 @@
+"""The ESPnet plugin: registration, entry points, spawned workers."""
+
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+from conftest import subprocess_env
+
+CHILD = (
+    "import pickle, sys\n"
+    "pickle.loads(sys.stdin.buffer.read())\n"
+    "from espnet2.tasks.enh import criterion_choices, loss_wrapper_choices\n"
+    "from espnet2.tasks.asr import frontend_choices\n"
+    "print(sorted(n for n in ('ssl_mse', 'ssl_mse_pad', 'ssl_sdtw', 'gpit', 'ssl_weighted_sum')\n"
+    "      if n in criterion_choices.classes or n in loss_wrapper_choices.classes\n"
+    "      or n in frontend_choices.classes))\n"
+)
+ALL = ["gpit", "ssl_mse", "ssl_mse_pad", "ssl_sdtw", "ssl_weighted_sum"]
+
+
+def test_import_registers_every_name():
+    import espnet2_ext  # noqa: F401
+    from espnet2.tasks.asr import frontend_choices
+    from espnet2.tasks.enh import criterion_choices, loss_wrapper_choices
+
+    from espnet2_ext.enh.loss.criterions.ssl import SSLSoftDTWLoss
+    from espnet2_ext.enh.loss.wrappers.gpit import GuidedPITSolver
+    from espnet2_ext.plugin import registered_names
+
+    names = registered_names()
+    assert set(names["criterions"]) == {"ssl_mse", "ssl_mse_pad", "ssl_sdtw"}
+    for n in names["criterions"]:
+        assert n in criterion_choices.choices()
+    assert criterion_choices.get_class("ssl_sdtw") is SSLSoftDTWLoss
+    assert loss_wrapper_choices.get_class("gpit") is GuidedPITSolver
+    assert "ssl_weighted_sum" in frontend_choices.choices()
+    # ESPnet's own names are untouched
+    assert "si_snr" in criterion_choices.choices()
+    assert "pit" in loss_wrapper_choices.choices()
+
+
+def test_register_is_idempotent_and_wraps_forward_loss_once():
+    import espnet2_ext
+    from espnet2.enh.espnet_model import ESPnetEnhancementModel
+
+    from espnet2_ext import plugin
+
+    before = ESPnetEnhancementModel.forward_loss
+    plugin._DONE = False  # force the whole registration to run again
+    espnet2_ext.register()
+    espnet2_ext.register()
+    assert ESPnetEnhancementModel.forward_loss is before
+    assert getattr(before, "_espnet2_ext_lengths", False)
+    assert "speech_lengths" in str(__import__("inspect").signature(before))
+
+
+def test_name_clash_is_refused():
+    from espnet2.enh.loss.criterions.time_domain import SISNRLoss
+    from espnet2.tasks.enh import criterion_choices
+
+    from espnet2_ext.plugin import _add
+
+    with pytest.raises(RuntimeError, match="already taken"):
+        _add(criterion_choices, {"ssl_mse": SISNRLoss})
+
+
+def _child_sees(payload: bytes) -> list:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD],
+        input=payload,
+        capture_output=True,
+        env=subprocess_env(),
+        check=True,
+    )
+    return eval(out.stdout.decode().strip().splitlines()[-1])
+
+
+def test_spawned_ddp_worker_registers():
+    """ESPnet's DDP launcher spawns ``mp.Process(target=cls.main_worker)``:
+    the child unpickles that method; with our task class this registers."""
+    from espnet2.tasks.enh import EnhancementTask as EspnetTask
+
+    from espnet2_ext.tasks.asr import ASRTask
+    from espnet2_ext.tasks.enh import EnhancementTask
+
+    assert _child_sees(pickle.dumps(EnhancementTask.main_worker)) == ALL
+    assert _child_sees(pickle.dumps(ASRTask.main_worker)) == ALL
+    # control: ESPnet's own task class does not (so the test can fail)
+    assert _child_sees(pickle.dumps(EspnetTask.main_worker)) == []
+
+
+@pytest.mark.parametrize(
+    "tool",
+    ["enh_train", "enh_inference", "enh_scoring", "asr_train", "asr_inference",
+     "enh_s2t_train", "pack"],
+)
+def test_entry_points_expose_espnet_tools(tool):
+    import importlib
+
+    ours = importlib.import_module(f"espnet2_ext.bin.{tool}")
+    theirs = importlib.import_module(f"espnet2.bin.{tool}")
+    assert callable(ours.main)
+    # the same options as ESPnet's tool
+    a = {x for act in ours.get_parser()._actions for x in act.option_strings}
+    b = {x for act in theirs.get_parser()._actions for x in act.option_strings}
+    assert a == b
