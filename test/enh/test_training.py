@@ -9,7 +9,7 @@ import torch
 
 from conftest import subprocess_env
 from helpers.enh_data import make_corpus
-from helpers.enh_run import run, tiny_enh_config, train_enh
+from helpers.enh_run import epoch_stats, run, tiny_enh_config, train_enh
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +62,9 @@ def test_train_with_plugin_criterion_then_inference(tmp_path):
     assert all(k.split(".")[0] in {"encoder", "separator", "decoder"} for k in state), (
         sorted({k.split(".")[0] for k in state})
     )
-    optim_state = torch.load(exp / "checkpoint.pth", map_location="cpu")["optimizers"][0]
+    optim_state = torch.load(
+        exp / "checkpoint.pth", map_location="cpu", weights_only=False
+    )["optimizers"][0]
     n_params = sum(p.numel() for p in state.values())
     n_optim = sum(v["exp_avg"].numel() for v in optim_state["state"].values())
     assert n_optim == n_params  # optimizer holds the SE model only
@@ -93,3 +95,29 @@ def test_train_with_plugin_criterion_then_inference(tmp_path):
                           env=subprocess_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == "1 (1, 9000)"
+
+
+@pytest.fixture(scope="module")
+def shared_corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ssl_training")
+    lens = [9000 + 431 * i for i in range(8)]
+    dirs = make_corpus(root / "data", {"train": lens, "valid": [9300, 10400, 11700]},
+                       snr_db=0.0, seed=5)
+    return root, dirs
+
+
+@pytest.mark.parametrize("criterion", ["ssl_mse", "ssl_mse_pad", "ssl_sdtw"])
+def test_short_training_decreases_validation_loss(shared_corpus, criterion):
+    root, dirs = shared_corpus
+    conf = tiny_enh_config(
+        [{"name": criterion, "conf": {"upstream": "tiny"}, "wrapper": "fixed_order",
+          "wrapper_conf": {"weight": 1.0}}],
+        max_epoch=4,
+        batch_size=4,
+    )
+    exp = train_enh(root / criterion, dirs, conf, env=subprocess_env(),
+                    stats=root / "stats")
+    stats = epoch_stats(exp)
+    valid = [stats[e]["valid"][criterion] for e in sorted(stats)]
+    assert len(valid) == 4
+    assert valid[-1] < valid[0], valid

@@ -30,6 +30,7 @@ def tiny_enh_config(criterions: List[dict], num_spk: int = 1, **overrides) -> di
         "max_epoch": 1,
         "batch_type": "folded",
         "batch_size": 2,
+        "fold_length": [160000],
         "num_workers": 0,
         "seed": 0,
         "use_tensorboard": False,
@@ -69,8 +70,12 @@ def train_enh(
     module: str = "espnet2_ext.bin.enh_train",
     env: Optional[dict] = None,
     extra: Optional[List[str]] = None,
+    stats: Optional[Path] = None,
 ) -> Path:
-    """collect_stats then training; returns the experiment directory."""
+    """collect_stats (unless ``stats`` holds them) then training.
+
+    Returns the experiment directory ``work/exp``.
+    """
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
     cfg = work / "config.yaml"
@@ -78,17 +83,18 @@ def train_enh(
     common = [sys.executable, "-m", module, "--config", str(cfg), "--ngpu", "0"]
     common += _data_args("train", dirs["train"], num_spk)
     common += _data_args("valid", dirs["valid"], num_spk)
-    stats = work / "stats"
-    run(
-        common
-        + [
-            "--collect_stats", "true",
-            "--output_dir", str(stats),
-            "--train_shape_file", f"{dirs['train']}/utt2len",
-            "--valid_shape_file", f"{dirs['valid']}/utt2len",
-        ],
-        env=env,
-    )
+    stats = Path(stats) if stats is not None else work / "stats"
+    if not (stats / "valid" / "speech_mix_shape").exists():
+        run(
+            common
+            + [
+                "--collect_stats", "true",
+                "--output_dir", str(stats),
+                "--train_shape_file", f"{dirs['train']}/utt2len",
+                "--valid_shape_file", f"{dirs['valid']}/utt2len",
+            ],
+            env=env,
+        )
     exp = work / "exp"
     run(
         common
@@ -101,3 +107,11 @@ def train_enh(
         env=env,
     )
     return exp
+
+
+def epoch_stats(exp: Path) -> dict:
+    """ESPnet's per-epoch reporter stats from ``exp/checkpoint.pth``."""
+    import torch
+
+    ckpt = torch.load(Path(exp) / "checkpoint.pth", map_location="cpu", weights_only=False)
+    return ckpt["reporter"]["stats"]
