@@ -7,19 +7,16 @@
 * the loss wrapper ``gpit`` to ``espnet2.tasks.enh.loss_wrapper_choices``;
 * the ASR frontend ``ssl_weighted_sum`` to ``espnet2.tasks.asr.frontend_choices``
   (also used by ``enh_s2t``);
-* a thin wrapper around ``ESPnetEnhancementModel.forward_loss`` that runs it
-  in a length context (see :mod:`espnet2_ext.enh.lengths`), so length-aware
-  criterions receive each utterance's true length under any wrapper, and
-  that gives the loss wrappers (a plain list, outside the module tree) the
-  model's train/eval mode, so training-only perturbations stop in validation.
+* thin wrappers around ``ESPnetEnhancementModel.forward``/``forward_loss``
+  (:mod:`espnet2_ext.enh.model_hooks`): utterance lengths for length-aware
+  criterions under any wrapper, the model's train/eval mode for the loss
+  wrappers, and a report naming the utterances of a non-finite loss.
 
 Worker processes that ESPnet spawns for DDP (``--ngpu > 1``) unpickle the
 task class of :mod:`espnet2_ext.tasks`, whose import runs this registration
 again in the worker.
 """
 
-import functools
-import inspect
 from typing import Dict, Type
 
 _DONE = False
@@ -58,31 +55,6 @@ def _add(choices, entries: Dict[str, Type]) -> None:
         choices.classes[name] = cls
 
 
-def _install_length_context() -> None:
-    from espnet2.enh.espnet_model import ESPnetEnhancementModel
-
-    from espnet2_ext.enh.lengths import utterance_lengths
-
-    original = ESPnetEnhancementModel.forward_loss
-    if getattr(original, "_espnet2_ext_lengths", False):
-        return
-    signature = inspect.signature(original)
-
-    @functools.wraps(original)
-    def forward_loss(self, *args, **kwargs):
-        # The loss wrappers are a plain list, outside the module tree: give
-        # them the model's train/eval mode (training-only perturbations).
-        for wrapper in self.loss_wrappers or []:
-            if wrapper.training != self.training:
-                wrapper.train(self.training)
-        bound = signature.bind(self, *args, **kwargs)
-        with utterance_lengths(bound.arguments.get("speech_lengths")):
-            return original(self, *args, **kwargs)
-
-    forward_loss._espnet2_ext_lengths = True
-    ESPnetEnhancementModel.forward_loss = forward_loss
-
-
 def registered_names() -> Dict[str, tuple]:
     """Names this package adds, per ESPnet option (for docs and tests)."""
     criterions, wrappers, frontends = _entries()
@@ -105,5 +77,9 @@ def register() -> None:
     _add(enh_task.criterion_choices, criterions)
     _add(enh_task.loss_wrapper_choices, wrappers)
     _add(asr_task.frontend_choices, asr_frontends)
-    _install_length_context()
+    from espnet2.enh.espnet_model import ESPnetEnhancementModel
+
+    from espnet2_ext.enh import model_hooks
+
+    model_hooks.install(ESPnetEnhancementModel)
     _DONE = True

@@ -41,19 +41,24 @@ def test_import_registers_every_name():
     assert "pit" in loss_wrapper_choices.choices()
 
 
-def test_register_is_idempotent_and_wraps_forward_loss_once():
+def test_register_is_idempotent_and_wraps_model_once():
+    import inspect
+
     import espnet2_ext
     from espnet2.enh.espnet_model import ESPnetEnhancementModel
 
     from espnet2_ext import plugin
 
-    before = ESPnetEnhancementModel.forward_loss
+    before = (ESPnetEnhancementModel.forward, ESPnetEnhancementModel.forward_loss)
     plugin._DONE = False  # force the whole registration to run again
     espnet2_ext.register()
     espnet2_ext.register()
-    assert ESPnetEnhancementModel.forward_loss is before
-    assert getattr(before, "_espnet2_ext_lengths", False)
-    assert "speech_lengths" in str(__import__("inspect").signature(before))
+    assert (ESPnetEnhancementModel.forward, ESPnetEnhancementModel.forward_loss) == before
+    for fn in before:
+        assert getattr(fn, "_espnet2_ext_hook", False)
+    # ESPnet's signatures are kept (functools.wraps)
+    assert "speech_lengths" in str(inspect.signature(before[1]))
+    assert "speech_mix" in str(inspect.signature(before[0]))
 
 
 def test_name_clash_is_refused():

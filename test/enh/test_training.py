@@ -121,3 +121,24 @@ def test_short_training_decreases_validation_loss(shared_corpus, criterion):
     valid = [stats[e]["valid"][criterion] for e in sorted(stats)]
     assert len(valid) == 4
     assert valid[-1] < valid[0], valid
+
+
+def test_non_finite_loss_is_reported_with_utterance_ids_and_skipped(tmp_path):
+    dirs = make_corpus(tmp_path / "data", {"train": TRAIN_LENS, "valid": VALID_LENS})
+    conf = tiny_enh_config(
+        [{"name": "length_probe", "conf": {}, "wrapper": "fixed_order",
+          "wrapper_conf": {"weight": 1.0}}],
+        batch_size=2, max_epoch=2, grad_clip=5.0,
+    )
+    env = subprocess_env(LENGTH_PROBE_LOG=tmp_path / "probe.jsonl",
+                         LENGTH_PROBE_NAN_LENGTH=TRAIN_LENS[2])
+    work = tmp_path / "work"
+    exp = train_enh(work, dirs, conf, module="helpers.probe_train", env=env)
+    # the poisoned utterance is named (ids of make_corpus are <set>_utt<index>)
+    log = (work / "train.stderr").read_text()
+    assert "non-finite loss" in log and "train_utt002" in log, log[-3000:]
+    # ... and the model stays finite (ESPnet skipped those updates)
+    state = torch.load(exp / "valid.loss.best.pth", map_location="cpu")
+    assert all(bool(torch.isfinite(v).all()) for v in state.values())
+    stats = epoch_stats(exp)
+    assert len(stats) == 2

@@ -74,7 +74,8 @@ def train_enh(
 ) -> Path:
     """collect_stats (unless ``stats`` holds them) then training.
 
-    Returns the experiment directory ``work/exp``.
+    Returns the experiment directory ``work/exp``; the training's stderr
+    (ESPnet's log) is kept in ``work/train.stderr``.
     """
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
@@ -96,7 +97,7 @@ def train_enh(
             env=env,
         )
     exp = work / "exp"
-    run(
+    proc = run(
         common
         + [
             "--output_dir", str(exp),
@@ -106,6 +107,7 @@ def train_enh(
         + list(extra or []),
         env=env,
     )
+    (work / "train.stderr").write_text(proc.stderr)
     return exp
 
 

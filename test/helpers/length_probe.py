@@ -2,7 +2,8 @@
 
 Importing this module registers ``length_probe`` as an ESPnet enh criterion
 (tests only; the package's own names are registered by espnet2_ext.plugin).
-Each call appends one JSON line to ``$LENGTH_PROBE_LOG``.
+Each call appends one JSON line to ``$LENGTH_PROBE_LOG``; with
+``$LENGTH_PROBE_NAN_LENGTH`` set, the loss of the utterance of that length is NaN.
 """
 
 import json
@@ -35,7 +36,14 @@ class LengthProbeLoss(TimeDomainLoss):
                 + "\n"
             )
         mask = torch.arange(ref.shape[1])[None, :] < lengths[:, None]
-        return (((ref - inf) * mask) ** 2).sum(1) / lengths
+        loss = (((ref - inf) * mask) ** 2).sum(1) / lengths
+        nan_len = os.environ.get("LENGTH_PROBE_NAN_LENGTH")
+        if nan_len is not None:
+            # poison the loss of the utterance with this length
+            scale = torch.ones_like(loss)
+            scale[lengths == int(nan_len)] = float("nan")
+            loss = loss * scale
+        return loss
 
 
 criterion_choices.classes["length_probe"] = LengthProbeLoss

@@ -1,0 +1,354 @@
+"""soft-DTW operator: kernels vs the plain-PyTorch reference, gradients, edge cases."""
+
+import math
+
+import pytest
+import torch
+
+from _sdtw_util import make_batch, rel_err, value_and_grads
+from espnet2_ext.ops.soft_dtw import SoftDTW, soft_dtw, soft_dtw_from_cost
+from espnet2_ext.ops.soft_dtw._band import band_mask, diag_bounds, row_bounds
+
+F64, F32 = torch.float64, torch.float32
+# documented float32 tolerances (kernel in float32 vs the float64 reference),
+# relative to the largest magnitude of the compared tensor
+TOL32_VALUE = 2e-5
+TOL32_GRAD = 2e-3
+
+
+def _cmp(a, b, tol):
+    assert a.shape == b.shape
+    assert torch.isfinite(a).all()
+    err = rel_err(a, b)
+    assert err <= tol, f"relative error {err:.3g} > {tol:.1g}"
+
+
+# ----------------------------------------------------------------------------
+# against the reference
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.1, 0.01, 0.001])
+@pytest.mark.parametrize("normalize", [False, True])
+@pytest.mark.parametrize("bandwidth", [None, 2.0])
+def test_cpu_matches_reference_float64(gamma, normalize, bandwidth):
+    x, y, xl, yl = make_batch(4, 11, 7, 5, seed=int(gamma * 1000) + 7 * normalize)
+    kw = dict(x_lengths=xl, y_lengths=yl, gamma=gamma, bandwidth=bandwidth, normalize=normalize)
+    ref = value_and_grads(soft_dtw, x, y, backend="reference", **kw)
+    got = value_and_grads(soft_dtw, x, y, backend="cpu", **kw)
+    for a, b in zip(got, ref):
+        assert a.dtype == F64
+        _cmp(a, b, 1e-8)
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.1, 0.01, 0.001])
+@pytest.mark.parametrize("normalize", [False, True])
+@pytest.mark.parametrize("bandwidth", [None, 1.5])
+def test_cpu_float32_matches_float64_reference(gamma, normalize, bandwidth):
+    x, y, xl, yl = make_batch(4, 12, 9, 6, seed=3 + int(gamma * 100), scale=1.0)
+    kw = dict(x_lengths=xl, y_lengths=yl, gamma=gamma, bandwidth=bandwidth, normalize=normalize)
+    ref = value_and_grads(soft_dtw, x, y, backend="reference", **kw)
+    got = value_and_grads(soft_dtw, x.float(), y.float(), backend="cpu", **kw)
+    assert all(t.dtype == F32 for t in got)
+    _cmp(got[0], ref[0], TOL32_VALUE if not normalize else 1e-4)
+    _cmp(got[1], ref[1], TOL32_GRAD)
+    _cmp(got[2], ref[2], TOL32_GRAD)
+
+
+def test_reference_matches_naive_loops():
+    """The reference itself against a direct cell-by-cell DP (no autograd)."""
+    x, y, xl, yl = make_batch(3, 6, 5, 3, seed=11)
+    gamma = 0.3
+    v = soft_dtw(x, y, xl, yl, gamma=gamma, backend="reference")
+    for b in range(3):
+        n, m = int(xl[b]), int(yl[b])
+        D = ((x[b, :n, None] - y[b, None, :m]) ** 2).sum(-1)
+        R = torch.full((n + 1, m + 1), math.inf, dtype=F64)
+        R[0, 0] = 0
+        for i in range(1, n + 1):
+            for j in range(1, m + 1):
+                a = torch.stack([R[i - 1, j - 1], R[i - 1, j], R[i, j - 1]])
+                R[i, j] = D[i - 1, j - 1] - gamma * torch.logsumexp(-a / gamma, 0)
+        assert abs(v[b].item() - R[n, m].item()) < 1e-10
+
+
+def test_from_cost_l1_matches_reference_and_grads_flow_to_cost():
+    x, y, xl, yl = make_batch(3, 8, 6, 4, seed=5)
+    cost = torch.cdist(x, y, p=1)
+    outs = []
+    for backend in ("reference", "cpu"):
+        c = cost.clone().requires_grad_(True)
+        v = soft_dtw_from_cost(c, xl, yl, gamma=0.05, bandwidth=3, backend=backend)
+        (g,) = torch.autograd.grad(v.sum(), [c])
+        outs.append((v, g))
+    _cmp(outs[1][0], outs[0][0], 1e-8)
+    _cmp(outs[1][1], outs[0][1], 1e-8)
+    assert outs[1][1].abs().sum() > 0
+    # the cost gradient of a soft alignment is a (sub-)stochastic occupancy: >= 0,
+    # total mass at least the path length of the shortest item
+    assert (outs[1][1] >= 0).all()
+
+
+def test_module_equals_function():
+    x, y, xl, yl = make_batch(2, 7, 9, 3, seed=2)
+    mod = SoftDTW(gamma=0.2, bandwidth=2.5, normalize=True, backend="cpu")
+    assert torch.equal(mod(x, y, xl, yl),
+                       soft_dtw(x, y, xl, yl, gamma=0.2, bandwidth=2.5, normalize=True, backend="cpu"))
+    assert "gamma=0.2" in repr(mod)
+
+
+# ----------------------------------------------------------------------------
+# gradcheck (float64, small)
+
+
+@pytest.mark.parametrize("normalize,bandwidth", [(False, None), (True, None), (False, 1.0), (True, 2.0)])
+def test_gradcheck_cpu(normalize, bandwidth):
+    x, y, xl, yl = make_batch(2, 5, 4, 3, seed=13, scale=1.0)
+    x.requires_grad_(True)
+    y.requires_grad_(True)
+    f = lambda a, b: soft_dtw(a, b, xl, yl, gamma=0.5, bandwidth=bandwidth,  # noqa: E731
+                              normalize=normalize, backend="cpu")
+    assert torch.autograd.gradcheck(f, (x, y), eps=1e-6, atol=1e-6)
+
+
+def test_gradcheck_from_cost():
+    g = torch.Generator().manual_seed(1)
+    cost = torch.rand(2, 4, 6, generator=g, dtype=F64).requires_grad_(True)
+    f = lambda c: soft_dtw_from_cost(c, torch.tensor([4, 2]), torch.tensor([6, 3]),  # noqa: E731
+                                     gamma=0.3, backend="cpu")
+    assert torch.autograd.gradcheck(f, (cost,), eps=1e-6, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------
+# edge cases
+
+
+@pytest.mark.parametrize("N,M", [(1, 1), (1, 6), (6, 1), (40, 3), (3, 40), (2, 2)])
+@pytest.mark.parametrize("bandwidth", [None, 0.1, 1.0])
+def test_edge_shapes(N, M, bandwidth):
+    x, y, xl, yl = make_batch(3, N, M, 2, seed=N * 100 + M)
+    xl[1], yl[2] = 1, 1  # length-1 items
+    kw = dict(x_lengths=xl, y_lengths=yl, gamma=0.01, bandwidth=bandwidth)
+    ref = value_and_grads(soft_dtw, x, y, backend="reference", **kw)
+    got = value_and_grads(soft_dtw, x, y, backend="cpu", **kw)
+    for a, b in zip(got, ref):
+        _cmp(a, b, 1e-8)
+
+
+def test_length_one_against_closed_form():
+    """A 1-frame x aligned to y: every y frame is matched to x[0], no softness."""
+    x = torch.randn(1, 1, 3, dtype=F64)
+    y = torch.randn(1, 5, 3, dtype=F64)
+    v = soft_dtw(x, y, gamma=0.1, backend="cpu")
+    assert torch.allclose(v, ((x - y) ** 2).sum(), atol=1e-12)
+
+
+def test_tiny_gamma_no_nan_and_hard_dtw_limit():
+    x, y, xl, yl = make_batch(3, 30, 20, 4, seed=9, scale=10.0)
+    for dtype in (F64, F32):
+        v, gx, gy = value_and_grads(soft_dtw, x.to(dtype), y.to(dtype), x_lengths=xl, y_lengths=yl,
+                                    gamma=1e-3, backend="cpu")
+        assert torch.isfinite(v).all() and torch.isfinite(gx).all() and torch.isfinite(gy).all()
+    # gamma -> 0 approaches hard DTW from below
+    n, m = int(xl[1]), int(yl[1])
+    D = ((x[1, :n, None] - y[1, None, :m]) ** 2).sum(-1)
+    R = torch.full((n + 1, m + 1), math.inf, dtype=F64)
+    R[0, 0] = 0
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            R[i, j] = D[i - 1, j - 1] + min(R[i - 1, j - 1], R[i - 1, j], R[i, j - 1])
+    v = soft_dtw(x, y, xl, yl, gamma=1e-3, backend="cpu")[1].item()
+    assert R[n, m].item() - 3 * 1e-3 * math.log(3) * (n + m) <= v <= R[n, m].item() + 1e-9
+
+
+def test_float32_backward_accurate_at_small_gamma():
+    """Backward weights come from the forward soft-min, not exp((R'-R-D)/gamma)."""
+    x, y, _, _ = make_batch(2, 300, 300, 8, seed=21, scale=1.0, lengths=False)
+    for gamma in (0.01, 0.001):
+        ref = value_and_grads(soft_dtw, x, y, gamma=gamma, backend="cpu")
+        got = value_and_grads(soft_dtw, x.float(), y.float(), gamma=gamma, backend="cpu")
+        _cmp(got[0], ref[0], 1e-5)
+        _cmp(got[1], ref[1], 1e-3)
+        _cmp(got[2], ref[2], 1e-3)
+
+
+def test_divergence_properties():
+    x, y, xl, yl = make_batch(3, 9, 6, 3, seed=4)
+    d_xx = soft_dtw(x, x, xl, xl, gamma=0.5, normalize=True, backend="cpu")
+    assert d_xx.abs().max() < 1e-12
+    d_xy = soft_dtw(x, y, xl, yl, gamma=0.5, normalize=True, backend="cpu")
+    d_yx = soft_dtw(y, x, yl, xl, gamma=0.5, normalize=True, backend="cpu")
+    assert torch.allclose(d_xy, d_yx, atol=1e-10)
+    assert (d_xy >= -1e-10).all()
+
+
+# ----------------------------------------------------------------------------
+# lengths, padding, band
+
+
+def test_padded_frames_get_exact_zero_grad_and_do_not_matter():
+    x, y, xl, yl = make_batch(4, 10, 8, 3, seed=8)
+    xl = torch.tensor([10, 4, 1, 7])
+    yl = torch.tensor([8, 8, 3, 1])
+    for normalize in (False, True):
+        for dtype in (F64, F32):
+            v, gx, gy = value_and_grads(soft_dtw, x.to(dtype), y.to(dtype), x_lengths=xl, y_lengths=yl,
+                                        gamma=0.1, normalize=normalize, backend="cpu")
+            for b in range(4):
+                assert torch.count_nonzero(gx[b, xl[b]:]) == 0
+                assert torch.count_nonzero(gy[b, yl[b]:]) == 0
+                assert torch.count_nonzero(gx[b, :xl[b]]) > 0
+            # garbage in the padding changes nothing
+            x2, y2 = x.clone(), y.clone()
+            for b in range(4):
+                x2[b, xl[b]:] = 1e3
+                y2[b, yl[b]:] = -1e3
+            v2 = soft_dtw(x2.to(dtype), y2.to(dtype), xl, yl, gamma=0.1, normalize=normalize, backend="cpu")
+            assert torch.equal(v, v2)
+
+
+def _connected(lo, hi, n, m):
+    """End cell reachable from (0, 0) with steps (1,0), (0,1), (1,1) inside the band."""
+    if lo[0] != 0 or hi[n - 1] != m - 1:
+        return False
+    for i in range(n):
+        if hi[i] < lo[i]:
+            return False
+        if i and (lo[i] < lo[i - 1] or hi[i] < hi[i - 1] or lo[i] > hi[i - 1] + 1):
+            return False
+    return True
+
+
+def test_band_definition_and_reachability():
+    lengths = [1, 2, 3, 5, 8, 13, 50, 97]
+    for n in lengths:
+        for m in lengths:
+            for w in (0.01, 0.5, 0.7, 1.0, 2.5, 10.0):
+                lo, hi = row_bounds(torch.tensor([n]), torch.tensor([m]), n, w)
+                lo, hi = lo[0].tolist(), hi[0].tolist()
+                assert _connected(lo, hi, n, m), (n, m, w)
+                wf = max(w, 0.5)
+                for i in range(n):
+                    for j in (lo[i] - 1, lo[i], hi[i], hi[i] + 1):
+                        inside = abs(i * (m - 1) - j * (n - 1)) <= wf * max(n - 1, m - 1) and 0 <= j < m
+                        assert inside == (lo[i] <= j <= hi[i]), (n, m, w, i, j)
+    # N == M: the classic |i - j| <= w
+    lo, hi = row_bounds(torch.tensor([20]), torch.tensor([20]), 20, 3)
+    mask = band_mask(lo, hi, 20)[0]
+    i, j = torch.meshgrid(torch.arange(20), torch.arange(20), indexing="ij")
+    assert torch.equal(mask, (i - j).abs() <= 3)
+
+
+def test_diag_bounds_cover_exactly_the_band():
+    xl, yl = torch.tensor([9, 4, 9]), torch.tensor([5, 5, 1])
+    lo, hi = row_bounds(xl, yl, 9, 1.0)
+    dlo, dhi = diag_bounds(lo, hi, 9 + 5 - 1)
+    mask = band_mask(lo, hi, 5)
+    for b in range(3):
+        for k in range(9 + 5 - 1):
+            rows = [i for i in range(9) if 0 <= k - i < 5 and mask[b, i, k - i]]
+            got = list(range(int(dlo[b, k]), int(dhi[b, k]) + 1))
+            assert rows == got, (b, k)
+
+
+def test_band_cells_outside_are_never_used():
+    x, y, xl, yl = make_batch(3, 16, 12, 3, seed=6)
+    cost = torch.cdist(x, y) ** 2
+    lo, hi = row_bounds(xl, yl, 16, 1.5)
+    outside = ~band_mask(lo, hi, 12)
+    c1 = cost.clone().requires_grad_(True)
+    v1 = soft_dtw_from_cost(c1, xl, yl, gamma=0.1, bandwidth=1.5, backend="cpu")
+    (g1,) = torch.autograd.grad(v1.sum(), [c1])
+    assert torch.count_nonzero(g1[outside]) == 0
+    c2 = cost.clone()
+    c2[outside] = 1e30  # would dominate if any of these cells were computed
+    v2 = soft_dtw_from_cost(c2, xl, yl, gamma=0.1, bandwidth=1.5, backend="cpu")
+    assert torch.equal(v1, v2)
+    # and the band does constrain: a narrow band differs from no band
+    v_full = soft_dtw_from_cost(cost, xl, yl, gamma=0.1, backend="cpu")
+    assert not torch.allclose(v1, v_full)
+
+
+# ----------------------------------------------------------------------------
+# dtype
+
+
+def test_dtype_preserved_and_kernels_specialised_per_dtype():
+    from espnet2_ext.ops.soft_dtw import _cpu
+
+    for dtype in (F32, F64):
+        x, y, xl, yl = make_batch(2, 5, 4, 3, dtype=dtype)
+        v, gx, gy = value_and_grads(soft_dtw, x, y, x_lengths=xl, y_lengths=yl, backend="cpu")
+        assert v.dtype == gx.dtype == gy.dtype == dtype
+        c = torch.rand(2, 4, 3, dtype=dtype, requires_grad=True)
+        (g,) = torch.autograd.grad(soft_dtw_from_cost(c, backend="cpu").sum(), [c])
+        assert g.dtype == dtype
+    for kern in (_cpu.sdtw_forward, _cpu.sdtw_backward):
+        kinds = {str(sig[0].dtype) for sig in kern.signatures}
+        assert kinds == {"float32", "float64"}, kinds
+
+
+def test_auto_backend_uses_cpu_kernel_on_cpu(monkeypatch):
+    from espnet2_ext.ops.soft_dtw import _cpu
+
+    calls = []
+    orig = _cpu.sdtw_forward
+
+    def spy(*a):
+        calls.append(1)
+        return orig(*a)
+
+    monkeypatch.setattr(_cpu, "sdtw_forward", spy)
+    x, y, _, _ = make_batch(1, 3, 3, 2)
+    soft_dtw(x, y)
+    assert calls
+
+
+# ----------------------------------------------------------------------------
+# bad input
+
+
+def _ok():
+    return make_batch(2, 5, 4, 3, lengths=False)[:2]
+
+
+@pytest.mark.parametrize("case,name", [
+    (lambda x, y: soft_dtw(x[0], y), "x"),
+    (lambda x, y: soft_dtw(x, y[..., None]), "y"),
+    (lambda x, y: soft_dtw(x, y[:1]), "y batch"),
+    (lambda x, y: soft_dtw(x, y[..., :2]), "y feature dim"),
+    (lambda x, y: soft_dtw(x, y.float()), "y dtype"),
+    (lambda x, y: soft_dtw(x.half(), y.half()), "x must be float32"),
+    (lambda x, y: soft_dtw(x[:, :0], y), "x must have non-empty"),
+    (lambda x, y: soft_dtw(x.numpy(), y), "x must be a torch.Tensor"),
+    (lambda x, y: soft_dtw(x, y, x_lengths=torch.tensor([5, 6])), "x_lengths"),
+    (lambda x, y: soft_dtw(x, y, x_lengths=torch.tensor([0, 2])), "x_lengths"),
+    (lambda x, y: soft_dtw(x, y, y_lengths=torch.tensor([5, 4])), "y_lengths"),
+    (lambda x, y: soft_dtw(x, y, y_lengths=torch.tensor([-1, 4])), "y_lengths"),
+    (lambda x, y: soft_dtw(x, y, y_lengths=torch.tensor([4])), "y_lengths"),
+    (lambda x, y: soft_dtw(x, y, y_lengths=torch.tensor([4.0, 4.0])), "y_lengths"),
+    (lambda x, y: soft_dtw(x, y, x_lengths=torch.tensor([[5, 5]])), "x_lengths"),
+    (lambda x, y: soft_dtw(x.index_fill(1, torch.tensor([2]), math.nan), y), "x contains non-finite"),
+    (lambda x, y: soft_dtw(x, y.index_fill(2, torch.tensor([0]), math.inf), y), "y contains non-finite"),
+    (lambda x, y: soft_dtw(x, y, gamma=0), "gamma"),
+    (lambda x, y: soft_dtw(x, y, gamma=-1.0), "gamma"),
+    (lambda x, y: soft_dtw(x, y, gamma=math.nan), "gamma"),
+    (lambda x, y: soft_dtw(x, y, gamma="a"), "gamma"),
+    (lambda x, y: soft_dtw(x, y, backend="tpu"), "backend"),
+    (lambda x, y: soft_dtw(x, y, backend="cuda"), "backend"),
+    (lambda x, y: soft_dtw(x, y, bandwidth=0), "bandwidth"),
+    (lambda x, y: soft_dtw(x, y, bandwidth=-2.0), "bandwidth"),
+    (lambda x, y: soft_dtw(x, y, bandwidth=math.nan), "bandwidth"),
+    (lambda x, y: soft_dtw_from_cost(x[0]), "cost"),
+    (lambda x, y: soft_dtw_from_cost(torch.full((1, 2, 2), math.inf)), "cost contains non-finite"),
+    (lambda x, y: soft_dtw_from_cost(torch.rand(1, 2, 2), x_lengths=torch.tensor([3])), "x_lengths"),
+    (lambda x, y: soft_dtw_from_cost(torch.rand(1, 2, 2), gamma=0.0), "gamma"),
+    (lambda x, y: soft_dtw_from_cost(torch.rand(1, 2, 2), bandwidth=0.0), "bandwidth"),
+    (lambda x, y: soft_dtw_from_cost(torch.rand(1, 2, 2), backend="numba"), "backend"),
+    (lambda x, y: SoftDTW(gamma=-0.1), "gamma"),
+    (lambda x, y: SoftDTW(bandwidth=0), "bandwidth"),
+    (lambda x, y: SoftDTW(backend="gpu"), "backend"),
+])
+def test_bad_input_raises_value_error(case, name):
+    x, y = _ok()
+    with pytest.raises(ValueError, match=name):
+        case(x, y)

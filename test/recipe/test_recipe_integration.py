@@ -1,0 +1,187 @@
+"""The whole mini_an4/enh1 recipe on the shared AN4 subset + noise, tiny configs.
+
+Runs stages 1-8 once (module fixture, ~6 min on 2 CPU cores), checks each
+stage's outputs, then that a rerun skips every finished step and that bad
+input gives a clear error.  Skipped when the shared data is absent.
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from espnet2_ext.recipe.common import check_data_dir, read_table
+
+from conftest import RECIPE, shared_or_skip
+
+pytestmark = pytest.mark.slow
+
+FRONTENDS = ["noisy", "base", "ssl_mse", "ssl_mse_pad", "ssl_sdtw"]
+MODELS = FRONTENDS[1:]
+
+
+def make_recipe_dir(tmp: Path) -> Path:
+    """A recipe dir of symbolic links to egs2/mini_an4/enh1 (outputs stay in tmp)."""
+    d = tmp / "egs2" / "mini_an4" / "enh1"
+    d.mkdir(parents=True)
+    for name in ("run.sh", "enh_ssl.sh", "utils", "path.sh", "cmd.sh", "conf", "local"):
+        (d / name).symlink_to(RECIPE / name)
+    return d
+
+
+def run(d: Path, *args, timeout=900):
+    env = {k: v for k, v in os.environ.items() if k != "CMD_BACKEND"}
+    return subprocess.run(["./run.sh", *args], cwd=d, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory):
+    shared = shared_or_skip()
+    d = make_recipe_dir(tmp_path_factory.mktemp("recipe"))
+    args = ["--an4_root", str(shared / "an4"),
+            "--noise_dir", str(shared / "noise" / "speech_commands"),
+            "--conf_dir", "conf/tiny", "--num_dev_spk", "3", "--snrs", "0 5 10",
+            "--nj", "1", "--inference_nj", "2"]
+    t0 = time.time()
+    r = run(d, *args)
+    elapsed = time.time() - t0
+    (d / "test_run.log").write_text(r.stdout + r.stderr)
+    assert r.returncode == 0, f"recipe failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
+    return {"dir": d, "args": args, "out": r.stdout + r.stderr, "elapsed": elapsed}
+
+
+def test_stage1_data(recipe):
+    d = recipe["dir"]
+    sizes = {}
+    for s in ("train", "dev", "test"):
+        assert check_data_dir(d / "data" / s) == []
+        sizes[s] = len(read_table(d / "data" / s / "wav.scp"))
+    assert sizes["test"] == 12 and sizes["train"] + sizes["dev"] == 61
+    dev_spk = set(read_table(d / "data/dev/utt2spk").values())
+    assert len(dev_spk) == 3 and not dev_spk & set(read_table(d / "data/train/utt2spk").values())
+
+
+def test_stage2_simulation(recipe):
+    d = recipe["dir"]
+    extra = ["spk1.scp", "noise1.scp", "utt2snr"]
+    for s in ("train", "dev", "test"):
+        nd = d / "data" / f"{s}_noisy"
+        assert check_data_dir(nd, extra=extra) == []
+        assert set(read_table(nd / "wav.scp")) == set(read_table(d / "data" / s / "wav.scp"))
+        assert set(read_table(nd / "utt2snr").values()) <= {"0", "5", "10"}
+        x, sr = sf.read(next(iter(read_table(nd / "wav.scp").values())))
+        assert sr == 16000 and x.ndim == 1
+
+
+def test_stage3_models(recipe):
+    d = recipe["dir"]
+    for m in MODELS:
+        md = d / "exp" / f"enh_{m}"
+        assert (md / "valid.loss.best.pth").exists() and (md / "config.yaml").is_file()
+        assert (md / ".done").is_file()
+        assert re.search(r"2epoch results: .*\[valid\] .*loss=", (md / "train.log").read_text())
+    for loss in MODELS[1:]:
+        cfg = (d / "exp" / f"enh_{loss}" / "config.yaml").read_text()
+        assert f"name: {loss}" in cfg and "upstream: tiny" in cfg
+        assert "init_param:\n- exp/enh_base/valid.loss.best.pth" in cfg
+    assert (d / "exp/enh_stats/train/speech_mix_shape").is_file()
+
+
+def test_stage4_enhanced(recipe):
+    d = recipe["dir"]
+    for m in MODELS:
+        assert (d / f"exp/enhanced/{m}/log/enh_inference.2.log").is_file()  # split by nj
+        for s in ("dev", "test"):
+            scp = read_table(d / f"exp/enhanced/{m}/{s}/spk1.scp")
+            assert set(scp) == set(read_table(d / f"data/{s}_noisy/wav.scp"))
+            x, sr = sf.read(next(iter(scp.values())))
+            assert sr == 16000 and len(x) > 400
+
+
+def test_stage5_scores(recipe):
+    d = recipe["dir"]
+    for s in ("dev", "test"):
+        for fe in FRONTENDS:
+            summ = json.loads((d / f"exp/scores/{s}/{fe}/summary.json").read_text())
+            assert -50 < summ["si_sdr"] < 60 and 1.0 <= summ["pesq"] <= 4.7
+            assert 0 <= summ["stoi"] <= 1 and 0 <= summ["estoi"] <= 1
+
+
+def test_stage6_7_wer(recipe):
+    d = recipe["dir"]
+    for fe in ["clean"] + FRONTENDS:
+        w = json.loads((d / f"exp/asr_sphinx/test/{fe}/wer.json").read_text())
+        assert 0 <= w["wer"] and w["num_utts"] == 12
+        w = json.loads((d / f"exp/asr_superb/decode_test/{fe}/wer.json").read_text())
+        assert 0 <= w["wer"] and w["num_utts"] == 12
+    clean = json.loads((d / "exp/asr_sphinx/test/clean/wer.json").read_text())["wer"]
+    assert clean < 40  # pocketsphinx + AN4 LM on clean AN4
+    cfg = (d / "exp/asr_superb/config.yaml").read_text()
+    assert "frontend: ssl_weighted_sum" in cfg
+
+
+def test_stage8_report(recipe):
+    d = recipe["dir"]
+    text = (d / "RESULTS.md").read_text()
+    table = [l for l in text.splitlines() if l.startswith("|")]
+    head = [c.strip() for c in table[0].split("|")[1:-1]]
+    assert head == ["front-end", "SI-SDR [dB]", "PESQ", "STOI", "ESTOI", "WER indep. [%]",
+                    "WER downstream [%]"]
+    rows = [l.split("|")[1].strip() for l in table[2:]]
+    assert rows == ["clean"] + FRONTENDS
+    for l in table[3:]:  # every front-end row is filled
+        assert "-" not in [c.strip() for c in l.split("|")[2:-1]], l
+    png = d / "convergence.png"
+    assert png.read_bytes()[:4] == b"\x89PNG" and "(convergence.png)" in text
+
+
+def test_stage_banners_and_timing(recipe):
+    out = recipe["out"]
+    for n in range(1, 9):
+        assert re.search(rf"=+ stage {n}: ", out), f"no banner for stage {n}"
+        assert re.search(rf"stage {n}: .* finished in \d+ s", out)
+    times = (recipe["dir"] / "exp/stage_times.txt").read_text()
+    assert "stage_8:" in times
+    print(f"\nrecipe wall time: {recipe['elapsed']:.0f} s\n{times}")
+
+
+def test_rerun_does_no_work(recipe):
+    d = recipe["dir"]
+    markers = sorted(d.glob("data/.stage*.done")) + sorted(d.glob("exp/**/.done"))
+    assert len(markers) >= 20
+    before = {m: m.stat().st_mtime_ns for m in markers}
+    model = d / "exp/enh_base/valid.loss.best.pth"
+    model_mtime = model.resolve().stat().st_mtime_ns
+    t0 = time.time()
+    r = run(d, *recipe["args"])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert time.time() - t0 < 60
+    assert {m: m.stat().st_mtime_ns for m in markers} == before
+    assert model.resolve().stat().st_mtime_ns == model_mtime
+    for n in range(1, 9):
+        assert re.search(rf"stage {n}\b[^\n]*: already done \([^)]*\); skipped", r.stdout), n
+    assert "training the base model" not in r.stdout and "enhancing" not in r.stdout
+
+
+def test_resume_from_stage_3(recipe):
+    r = run(recipe["dir"], *recipe["args"], "--stage", "3", "--stop_stage", "3")
+    assert r.returncode == 0
+    assert "stage 1:" not in r.stdout and "stage 3 (ssl_sdtw): already done" in r.stdout
+
+
+def test_bad_input_is_reported(recipe, tmp_path):
+    d = recipe["dir"]
+    r = run(d, "--an4_root", str(tmp_path / "missing"))
+    assert r.returncode != 0 and "is not a directory" in r.stderr
+    r = run(d, "--no_such_option", "1")
+    assert r.returncode != 0 and "unknown option '--no_such_option'" in r.stderr
+    r = run(d, "--snrs", "5 loud", "--stage", "2")
+    assert r.returncode != 0 and "'loud' is not a number" in r.stderr
+    for out in (r.stdout, r.stderr):
+        assert "Traceback" not in out
