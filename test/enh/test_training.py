@@ -54,7 +54,8 @@ def test_train_with_plugin_criterion_then_inference(tmp_path):
         [{"name": "ssl_mse", "conf": {"upstream": "tiny"}, "wrapper": "fixed_order",
           "wrapper_conf": {"weight": 1.0}}]
     )
-    exp = train_enh(tmp_path / "work", dirs, conf, env=subprocess_env())
+    # the full ESPnet path, with its collect_stats pass
+    exp = train_enh(tmp_path / "work", dirs, conf, env=subprocess_env(), collect_stats=True)
     model = exp / "valid.loss.best.pth"
     assert model.exists()
     state = torch.load(model, map_location="cpu")
@@ -115,8 +116,7 @@ def test_short_training_decreases_validation_loss(shared_corpus, criterion):
         max_epoch=4,
         batch_size=4,
     )
-    exp = train_enh(root / criterion, dirs, conf, env=subprocess_env(),
-                    stats=root / "stats")
+    exp = train_enh(root / criterion, dirs, conf, env=subprocess_env())
     stats = epoch_stats(exp)
     valid = [stats[e]["valid"][criterion] for e in sorted(stats)]
     assert len(valid) == 4

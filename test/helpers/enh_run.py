@@ -70,9 +70,9 @@ def train_enh(
     module: str = "espnet2_ext.bin.enh_train",
     env: Optional[dict] = None,
     extra: Optional[List[str]] = None,
-    stats: Optional[Path] = None,
+    collect_stats: bool = False,
 ) -> Path:
-    """collect_stats (unless ``stats`` holds them) then training.
+    """Training (after ESPnet's collect_stats pass when ``collect_stats``).
 
     Returns the experiment directory ``work/exp``; the training's stderr
     (ESPnet's log) is kept in ``work/train.stderr``.
@@ -84,8 +84,8 @@ def train_enh(
     common = [sys.executable, "-m", module, "--config", str(cfg), "--ngpu", "0"]
     common += _data_args("train", dirs["train"], num_spk)
     common += _data_args("valid", dirs["valid"], num_spk)
-    stats = Path(stats) if stats is not None else work / "stats"
-    if not (stats / "valid" / "speech_mix_shape").exists():
+    if collect_stats:
+        stats = work / "stats"
         run(
             common
             + [
@@ -96,13 +96,17 @@ def train_enh(
             ],
             env=env,
         )
+        shapes = [stats / "train" / "speech_mix_shape", stats / "valid" / "speech_mix_shape"]
+    else:
+        # for 1-channel audio ESPnet's shape files are `utt length`: utt2len
+        shapes = [dirs["train"] / "utt2len", dirs["valid"] / "utt2len"]
     exp = work / "exp"
     proc = run(
         common
         + [
             "--output_dir", str(exp),
-            "--train_shape_file", str(stats / "train" / "speech_mix_shape"),
-            "--valid_shape_file", str(stats / "valid" / "speech_mix_shape"),
+            "--train_shape_file", str(shapes[0]),
+            "--valid_shape_file", str(shapes[1]),
         ]
         + list(extra or []),
         env=env,

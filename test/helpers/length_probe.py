@@ -3,11 +3,13 @@
 Importing this module registers ``length_probe`` as an ESPnet enh criterion
 (tests only; the package's own names are registered by espnet2_ext.plugin).
 Each call appends one JSON line to ``$LENGTH_PROBE_LOG``; with
-``$LENGTH_PROBE_NAN_LENGTH`` set, the loss of the utterance of that length is NaN.
+``$LENGTH_PROBE_NAN_LENGTH`` set, the loss of the utterance of that length is NaN; ``$LENGTH_PROBE_SLEEP``
+seconds are slept per call (to catch a training mid-epoch).
 """
 
 import json
 import os
+import time
 
 import torch
 from espnet2.enh.loss.criterions.time_domain import TimeDomainLoss
@@ -21,6 +23,7 @@ class LengthProbeLoss(TimeDomainLoss):
         super().__init__(name)
 
     def forward(self, ref, inf):
+        time.sleep(float(os.environ.get("LENGTH_PROBE_SLEEP", "0")))
         ctx = current_lengths()
         lengths = resolve_lengths(ref)
         with open(os.environ["LENGTH_PROBE_LOG"], "a") as f:
