@@ -1,6 +1,6 @@
 """The one place that registers espnet2_ext into ESPnet.
 
-:func:`register` (called by ``import espnet2_ext``) adds, idempotently:
+:func:`register` adds, idempotently:
 
 * enhancement criterions ``ssl_mse``, ``ssl_mse_pad``, ``ssl_sdtw`` to
   ``espnet2.tasks.enh.criterion_choices``;
@@ -12,14 +12,23 @@
   criterions under any wrapper, the model's train/eval mode for the loss
   wrappers, and a report naming the utterances of a non-finite loss.
 
+``import espnet2_ext`` calls :func:`register_on_espnet_import`: it registers
+at once when ESPnet's enh/asr task modules are already loaded, and otherwise
+as soon as the first of them is imported (an import hook), so importing the
+package, its kernels or its launcher does not load ESPnet.
+
 Worker processes that ESPnet spawns for DDP (``--ngpu > 1``) unpickle the
 task class of :mod:`espnet2_ext.tasks`, whose import runs this registration
 again in the worker.
 """
 
+import importlib.abc
+import importlib.machinery
+import sys
 from typing import Dict, Type
 
 _DONE = False
+_BUSY = False
 
 
 def _entries():
@@ -66,20 +75,67 @@ def registered_names() -> Dict[str, tuple]:
 
 
 def register() -> None:
-    """Register everything into ESPnet (idempotent)."""
-    global _DONE
-    if _DONE:
+    """Register everything into ESPnet now (idempotent; imports ESPnet)."""
+    global _DONE, _BUSY
+    if _DONE or _BUSY:
         return
-    from espnet2.tasks import asr as asr_task
-    from espnet2.tasks import enh as enh_task
+    _BUSY = True
+    try:
+        from espnet2.tasks import asr as asr_task
+        from espnet2.tasks import enh as enh_task
 
-    criterions, wrappers, asr_frontends = _entries()
-    _add(enh_task.criterion_choices, criterions)
-    _add(enh_task.loss_wrapper_choices, wrappers)
-    _add(asr_task.frontend_choices, asr_frontends)
-    from espnet2.enh.espnet_model import ESPnetEnhancementModel
+        criterions, wrappers, asr_frontends = _entries()
+        _add(enh_task.criterion_choices, criterions)
+        _add(enh_task.loss_wrapper_choices, wrappers)
+        _add(asr_task.frontend_choices, asr_frontends)
+        from espnet2.enh.espnet_model import ESPnetEnhancementModel
 
-    from espnet2_ext.enh import model_hooks
+        from espnet2_ext.enh import model_hooks
 
-    model_hooks.install(ESPnetEnhancementModel)
-    _DONE = True
+        model_hooks.install(ESPnetEnhancementModel)
+        _DONE = True
+    finally:
+        _BUSY = False
+
+
+# ESPnet modules whose registries we fill: registering when the first of them
+# is imported keeps `import espnet2_ext` (and the kernels, the launcher) cheap
+# while every ESPnet task that can see our names does.
+_TRIGGERS = ("espnet2.tasks.enh", "espnet2.tasks.asr")
+
+
+class _RegisterAfter(importlib.abc.Loader):
+    """Runs the real loader of an ESPnet task module, then :func:`register`."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        register()
+
+
+class _RegisterOnImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name not in _TRIGGERS or _DONE:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path, target)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _RegisterAfter(spec.loader)
+        return spec
+
+
+def register_on_espnet_import() -> None:
+    """Register now if ESPnet's tasks are loaded, else as soon as they are.
+
+    Called by ``import espnet2_ext``.  After it, any use of
+    ``espnet2.tasks.enh``/``espnet2.tasks.asr`` (which import each other's
+    registries' users: enh_s2t, enh_tse, the bin tools) sees our names.
+    """
+    if any(name in sys.modules for name in _TRIGGERS):
+        register()
+    elif not any(isinstance(f, _RegisterOnImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _RegisterOnImport())

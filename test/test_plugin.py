@@ -111,3 +111,18 @@ def test_entry_points_expose_espnet_tools(tool):
     a = {x for act in ours.get_parser()._actions for x in act.option_strings}
     b = {x for act in theirs.get_parser()._actions for x in act.option_strings}
     assert a == b
+
+
+def test_import_is_cheap_and_registers_when_espnet_loads():
+    code = (
+        "import sys, espnet2_ext\n"
+        "from espnet2_ext.ops.soft_dtw import soft_dtw\n"
+        "print(any(m.startswith('espnet2') for m in sys.modules))\n"
+        "from espnet2.tasks.enh import criterion_choices\n"
+        "from espnet2.tasks.asr import frontend_choices\n"
+        "print('ssl_sdtw' in criterion_choices.classes,"
+        " 'ssl_weighted_sum' in frontend_choices.classes)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=subprocess_env(), check=True)
+    assert out.stdout.split("\n")[-3:-1] == ["False", "True True"], out.stdout
