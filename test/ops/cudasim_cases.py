@@ -9,6 +9,9 @@ loops are exercised.
 """
 
 import os
+import sys
+import types
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,6 +19,14 @@ import torch
 if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":  # pragma: no cover
     pytest.skip("needs NUMBA_ENABLE_CUDASIM=1 (run via test_soft_dtw_cudasim.py)",
                 allow_module_level=True)
+
+# The operator must not need ESPnet: load ``espnet2_ext.ops`` without running
+# ``espnet2_ext/__init__.py`` (which registers the ESPnet plugins and is slow
+# to import), and check below that nothing pulled ESPnet in.
+if "espnet2_ext" not in sys.modules:
+    _pkg = types.ModuleType("espnet2_ext")
+    _pkg.__path__ = [str(Path(__file__).resolve().parents[2] / "espnet2_ext")]
+    sys.modules["espnet2_ext"] = _pkg
 
 from _sdtw_util import make_batch, rel_err, value_and_grads  # noqa: E402
 from espnet2_ext.ops.soft_dtw import soft_dtw, soft_dtw_from_cost  # noqa: E402
@@ -31,6 +42,11 @@ def test_simulator_is_active():
 
     assert _cuda.simulator_active() and _cuda._block_size(1000) == 4
     assert cuda.simulator_enabled if hasattr(cuda, "simulator_enabled") else True
+
+
+def test_operator_does_not_import_espnet():
+    soft_dtw(torch.randn(1, 3, 2, dtype=F64), torch.randn(1, 2, 2, dtype=F64), backend="cuda")
+    assert not [m for m in sys.modules if m == "espnet2" or m.startswith("espnet2.")]
 
 
 @pytest.mark.parametrize("dtype", [F64, F32])

@@ -333,6 +333,7 @@ def _ok():
     (lambda x, y: soft_dtw(x, y, gamma=-1.0), "gamma"),
     (lambda x, y: soft_dtw(x, y, gamma=math.nan), "gamma"),
     (lambda x, y: soft_dtw(x, y, gamma="a"), "gamma"),
+    (lambda x, y: soft_dtw(x.float(), y.float(), gamma=1e-40, backend="cpu"), "gamma"),
     (lambda x, y: soft_dtw(x, y, backend="tpu"), "backend"),
     (lambda x, y: soft_dtw(x, y, backend="cuda"), "backend"),
     (lambda x, y: soft_dtw(x, y, bandwidth=0), "bandwidth"),
