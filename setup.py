@@ -29,6 +29,7 @@ extras_require = {
         "pyroomacoustics>=0.7",
         "pocketsphinx>=5.0",
         "jiwer>=3.0",
+        "meeteval>=0.4",
         "matplotlib>=3.7",
     ],
     # peers measured by bench/ (not needed to use the package)

@@ -88,11 +88,15 @@ class SlurmCluster:
         r = self.tool("start", timeout=600)
         assert r.returncode == 0, f"tools/local_slurm.sh start failed:\n{r.stdout}"
 
-    def kill_controller(self) -> None:
-        """Kill slurmctld only (slurmd and running jobs stay)."""
+    def stop_controller(self) -> None:
+        """Stop slurmctld only (slurmd and the running jobs stay).
+
+        SIGTERM, so that it saves its state: after a SIGKILL, Slurm 22.05 may
+        reuse job ids on restart and drain the node ("Duplicate jobid").
+        """
         pid = int((self.dir / "run" / "slurmctld.pid").read_text().split()[0])
-        os.kill(pid, 9)
-        for _ in range(100):
+        os.kill(pid, 15)
+        for _ in range(200):
             if not _pid_alive(self.dir / "run" / "slurmctld.pid"):
                 return
             time.sleep(0.05)

@@ -68,6 +68,13 @@ def test_bad_command_lines(argv, msg):
         parse_args(argv)
 
 
+def test_help_and_usage_errors(capsys):
+    assert main(["--help"]) == 0
+    assert "JOB=1:N" in capsys.readouterr().out
+    assert main([]) == 2
+    assert "LOG file and a COMMAND are required" in capsys.readouterr().err
+
+
 def test_join_command_quoting():
     assert join_command(["echo", "a b", "|", "wc"]) == "echo 'a b' | wc"
     assert join_command(["echo a | wc -w"]) == "echo a | wc -w"

@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -54,6 +55,26 @@ def tasks_for(tmp_path: Path, command: str, n: int, name: str = "log") -> list:
         Task(index=i, command=re.sub(r"\bJOB\b", str(i), command), log=tmp_path / f"{name}.{i}.log")
         for i in range(1, n + 1)
     ]
+
+
+def run_bounded(backend, tasks, opts, limit: float = 60):
+    """backend.run(tasks, opts), failing the test instead of hanging past `limit` s."""
+    out = {}
+
+    def target():
+        try:
+            out["codes"] = backend.run(tasks, opts)
+        except BaseException as e:  # noqa: B902 - handed to the test thread
+            out["error"] = e
+
+    th = threading.Thread(target=target, daemon=True)
+    th.start()
+    th.join(limit)
+    if th.is_alive():
+        pytest.fail(f"SlurmBackend.run did not return within {limit} s")
+    if "error" in out:
+        raise out["error"]
+    return out["codes"]
 
 
 def cli(args, timeout=120, **kw) -> subprocess.CompletedProcess:
@@ -143,6 +164,15 @@ def test_shipped_confs_parse():
         assert not any(a.startswith("--partition") for a in args)  # cluster's default
 
 
+def test_stuck_tasks_count_as_finished():
+    from espnet2_ext.launch.slurm import _finished, _TaskState
+
+    assert _finished(_TaskState("COMPLETED")) and _finished(_TaskState("NODE_FAIL"))
+    assert _finished(_TaskState("PENDING", reason="launch_failed_requeued_held"))
+    assert not _finished(_TaskState("PENDING", reason="JobHeldUser"))
+    assert not _finished(_TaskState("RUNNING")) and not _finished(_TaskState("COMPLETING"))
+
+
 def test_helpers():
     assert _expand_ids("1-3,5%2") == [1, 2, 3, 5]
     assert _expand_ids("7") == [7]
@@ -156,7 +186,7 @@ def test_missing_slurm_client_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch/scontrol
     backend = SlurmBackend(write_conf(tmp_path))
     with pytest.raises(LaunchError, match="not found in PATH"):
-        backend.run(tasks_for(tmp_path, "true", 1), JobOptions())
+        run_bounded(backend, tasks_for(tmp_path, "true", 1), JobOptions())
 
 
 # ------------------------------------------------------------ real cluster
@@ -175,7 +205,7 @@ def test_job_array_runs_every_task(slurm_cluster, tmp_path):
     backend = SlurmBackend(write_conf(tmp_path))
     tasks = tasks_for(tmp_path / "logs", 'echo "task JOB array=$SLURM_ARRAY_TASK_ID"', 3)
     t0 = time.monotonic()
-    codes = backend.run(tasks, JobOptions())
+    codes = run_bounded(backend, tasks, JobOptions())
     assert codes == [0, 0, 0]
     assert time.monotonic() - t0 < 30
     for i, t in enumerate(tasks, 1):
@@ -186,13 +216,13 @@ def test_job_array_runs_every_task(slurm_cluster, tmp_path):
         assert f"task {i} array={i}" in lines
         assert re.search(r"^# Ended \(code 0\) at .*, elapsed time \d+ seconds$", text, re.M)
     # the job's scripts and status files are removed after a success
-    assert list((tmp_path / "logs" / ".slurm").iterdir()) == []
+    assert not (tmp_path / "logs" / ".slurm").exists()
 
 
 def test_single_task_without_range_is_a_plain_job(slurm_cluster, tmp_path):
     backend = SlurmBackend(write_conf(tmp_path))
     log = tmp_path / "deep" / "dir" / "one.log"
-    codes = backend.run([Task(None, 'echo "array=[${SLURM_ARRAY_TASK_ID:-none}]"', log)], JobOptions())
+    codes = run_bounded(backend, [Task(None, 'echo "array=[${SLURM_ARRAY_TASK_ID:-none}]"', log)], JobOptions())
     assert codes == [0]
     assert "array=[none]" in log.read_text()
 
@@ -200,7 +230,7 @@ def test_single_task_without_range_is_a_plain_job(slurm_cluster, tmp_path):
 def test_failing_task_is_reported(slurm_cluster, tmp_path):
     backend = SlurmBackend(write_conf(tmp_path))
     tasks = tasks_for(tmp_path, "echo out JOB; [ JOB != 2 ] || exit 3", 3)
-    assert backend.run(tasks, JobOptions()) == [0, 3, 0]
+    assert run_bounded(backend, tasks, JobOptions()) == [0, 3, 0]
     assert "# Ended (code 3)" in tasks[1].log.read_text()
     # the job directory is kept after a failure, for inspection
     assert len(list((tmp_path / ".slurm").iterdir())) == 1
@@ -222,7 +252,7 @@ def test_options_are_applied_by_slurm(slurm_cluster, tmp_path):
     )
     log = tmp_path / "probe.log"
     opts = JobOptions(gpu=1, num_threads=2, mem="100M", time="0:05:00")
-    assert SlurmBackend(conf).run([Task(None, probe, log)], opts) == [0]
+    assert run_bounded(SlurmBackend(conf), [Task(None, probe, log)], opts) == [0]
     text = log.read_text()
     assert "cpus=2 mem=100 part=alt gpus=0 omp=2" in text
     assert "TimeLimit=00:05:00" in text and "gres:gpu:1" in text
@@ -235,7 +265,7 @@ def test_srun_step_for_distributed_training(slurm_cluster, tmp_path):
              "ntasks=$SLURM_NTASKS procid=$SLURM_PROCID nodeid=$SLURM_NODEID'")
     log = tmp_path / "train.log"
     opts = JobOptions(gpu=1, extra={"num_nodes": "1"})
-    assert SlurmBackend(conf).run([Task(None, probe, log)], opts) == [0]
+    assert run_bounded(SlurmBackend(conf), [Task(None, probe, log)], opts) == [0]
     assert "step nodes=1 ntasks=1 procid=0 nodeid=0" in log.read_text()
 
 
@@ -248,7 +278,7 @@ def test_cluster_default_partition_and_throttle(slurm_cluster, tmp_path):
         "date +%s.%N; sleep 1; date +%s.%N",
         2,
     )
-    assert backend.run(tasks, JobOptions(max_jobs_run=1)) == [0, 0]
+    assert run_bounded(backend, tasks, JobOptions(max_jobs_run=1)) == [0, 0]
     texts = [t.log.read_text() for t in tasks]
     assert all("part=main" in t for t in texts)
     assert "ArrayTaskThrottle=1" in texts[0]
@@ -288,7 +318,7 @@ def test_cancelled_task_reports_its_status(slurm_cluster, tmp_path):
     backend = SlurmBackend(write_conf(tmp_path))
     tasks = tasks_for(tmp_path, '[ JOB = 1 ] || { scancel "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"; sleep 30; }', 2)
     t0 = time.monotonic()
-    codes = backend.run(tasks, JobOptions())
+    codes = run_bounded(backend, tasks, JobOptions())
     assert codes[0] == 0 and codes[1] == 143
     assert time.monotonic() - t0 < 25
     assert "# Ended (code 143)" in tasks[1].log.read_text()
@@ -298,7 +328,7 @@ def test_task_dying_without_status_is_a_failure(slurm_cluster, tmp_path):
     """The wrapper itself killed: Slurm's state and exit code are reported."""
     backend = SlurmBackend(write_conf(tmp_path))
     tasks = tasks_for(tmp_path, "[ JOB = 1 ] || kill -9 $PPID", 2)
-    codes = backend.run(tasks, JobOptions())
+    codes = run_bounded(backend, tasks, JobOptions())
     assert codes[0] == 0 and codes[1] != 0
     note = tasks[1].log.read_text()
     assert re.search(r"# Slurm job \d+_2 ended in state \w+.* without the task reporting", note)
@@ -343,7 +373,7 @@ def test_unreachable_controller_fails_fast(slurm_cluster, tmp_path, monkeypatch)
     monkeypatch.setenv("SLURM_CONF", str(dead / "slurm.conf"))
     t0 = time.monotonic()
     with pytest.raises(LaunchError, match="controller is unreachable"):
-        SlurmBackend(write_conf(tmp_path)).run(tasks_for(tmp_path, "true", 2), JobOptions())
+        run_bounded(SlurmBackend(write_conf(tmp_path)), tasks_for(tmp_path, "true", 2), JobOptions())
     r = cli(["--backend", "slurm", "--config", write_conf(tmp_path), "JOB=1:2",
              tmp_path / "l.JOB.log", "true"], env={**os.environ})
     assert r.returncode == 1 and "launch: error: slurm backend: the Slurm controller is unreachable" in r.stderr
@@ -360,23 +390,56 @@ def test_controller_dying_mid_job_fails_fast(slurm_cluster, tmp_path):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not all(t.log.exists() for t in tasks):
             time.sleep(0.1)
-        slurm_cluster.kill_controller()
+        slurm_cluster.stop_controller()
         killer_done.append(time.monotonic())
-
-    import threading
 
     th = threading.Thread(target=kill_when_running)
     th.start()
+    job_id = None
     try:
-        with pytest.raises(LaunchError, match=r"unreachable for \d+ s while waiting for job \d+.*2 of 2 task"):
-            backend.run(tasks, JobOptions())
+        with pytest.raises(LaunchError, match=r"unreachable for \d+ s while waiting for job \d+.*2 of 2 task") as e:
+            run_bounded(backend, tasks, JobOptions())
+        job_id = re.search(r"waiting for job (\d+)", str(e.value)).group(1)
+        assert f"scancel {job_id}" in str(e.value)
         th.join()
         assert killer_done and time.monotonic() - killer_done[0] < 30
     finally:
         th.join()
         slurm_cluster.start()  # back to service for the tests after this one
+        if job_id:  # the orphaned tasks still hold the CPUs
+            subprocess.run(["scancel", job_id], timeout=30)
     # the cluster works again
-    assert SlurmBackend(write_conf(tmp_path)).run(tasks_for(tmp_path, "true", 1, "again"), JobOptions()) == [0]
+    again = tasks_for(tmp_path, "true", 1, "again")
+    assert run_bounded(SlurmBackend(write_conf(tmp_path)), again, JobOptions()) == [0]
+
+
+@pytest.mark.slow  # recipe stages 1-2 (about 10 s)
+def test_recipe_stages_through_slurm(slurm_cluster, tmp_path):
+    """CMD_BACKEND=slurm ./run.sh --stage 1 --stop_stage 2 of egs2/mini_an4/enh1."""
+    recipe = REPO / "egs2" / "mini_an4" / "enh1"
+    shared = REPO.parent / "shared" / "data"
+    if not (recipe / "run.sh").is_file():
+        pytest.skip("egs2/mini_an4/enh1/run.sh does not exist")
+    if not (shared / "an4" / "etc").is_dir():
+        pytest.skip(f"shared test data not found at {shared}")
+    d = tmp_path / "egs2" / "mini_an4" / "enh1"  # outputs stay in tmp
+    d.mkdir(parents=True)
+    for name in ("run.sh", "enh_ssl.sh", "utils", "path.sh", "cmd.sh", "conf", "local"):
+        (d / name).symlink_to(recipe / name)
+    r = subprocess.run(
+        ["./run.sh", "--an4_root", str(shared / "an4"),
+         "--noise_dir", str(shared / "noise" / "speech_commands"),
+         "--conf_dir", "conf/tiny", "--num_dev_spk", "3", "--snrs", "0 5 10", "--nj", "1",
+         "--stage", "1", "--stop_stage", "2"],
+        cwd=d, env={**os.environ, "CMD_BACKEND": "slurm"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300,
+    )
+    assert r.returncode == 0, r.stdout[-3000:]
+    for dset in ("train", "dev", "test"):
+        log = (d / "exp" / "simulation" / "log" / f"simulate_{dset}.log").read_text()
+        assert re.search(r"^# Slurm job \d+ on ", log, re.M), log[:500]
+        assert "# Ended (code 0)" in log
+        assert (d / "data" / f"{dset}_noisy" / "wav.scp").stat().st_size > 0
 
 
 def test_stop_leaves_no_daemons(slurm_cluster, tmp_path):

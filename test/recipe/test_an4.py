@@ -7,13 +7,15 @@ import soundfile as sf
 from espnet2_ext.recipe import an4 as an4mod
 from espnet2_ext.recipe.common import RecipeError, check_data_dir, read_table
 
-from conftest import make_an4, shared_or_skip
+from recipe_helpers import make_an4, shared_or_skip
 
 
 def test_transcription_formats(tmp_path):
     p = tmp_path / "t"
-    p.write_text("<s> ONE TWO </s> (an1-fabc-b)\nyes (an2-fabc-b)\n")
-    assert an4mod.read_transcription(p) == {"an1-fabc-b": "ONE TWO", "an2-fabc-b": "YES"}
+    p.write_text("<s> ONE TWO </s> (an1-fabc-b)\nyes (an2-fabc-b)\n"
+                 "<s> <S> MARCH THIRD </S> </s> (cen8-fabc-b)\n")
+    assert an4mod.read_transcription(p) == {"an1-fabc-b": "ONE TWO", "an2-fabc-b": "YES",
+                                            "cen8-fabc-b": "MARCH THIRD"}
     p.write_text("no id here\n")
     with pytest.raises(RecipeError, match=r"t:1: cannot parse"):
         an4mod.read_transcription(p)

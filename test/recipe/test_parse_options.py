@@ -2,7 +2,7 @@
 
 import subprocess
 
-from conftest import REPO
+from recipe_helpers import REPO
 
 PARSER = REPO / "egs2/TEMPLATE/enh_ssl1/utils/parse_options.sh"
 SCRIPT = f"""

@@ -17,7 +17,7 @@ import soundfile as sf
 
 from espnet2_ext.recipe.common import check_data_dir, read_table
 
-from conftest import RECIPE, shared_or_skip
+from recipe_helpers import RECIPE, shared_or_skip
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,7 @@ def recipe(tmp_path_factory):
     args = ["--an4_root", str(shared / "an4"),
             "--noise_dir", str(shared / "noise" / "speech_commands"),
             "--conf_dir", "conf/tiny", "--num_dev_spk", "3", "--snrs", "0 5 10",
-            "--nj", "1", "--inference_nj", "2"]
+            "--nj", "1", "--inference_nj", "2", "--train_threads", "1"]
     t0 = time.time()
     r = run(d, *args)
     elapsed = time.time() - t0

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from espnet2_ext.recipe import report, score, wer
-from conftest import speech_like
+from recipe_helpers import speech_like
 
 
 def _orthogonal_noise(ref, seed=0):

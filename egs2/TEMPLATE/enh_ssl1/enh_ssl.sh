@@ -1,0 +1,649 @@
+#!/usr/bin/env bash
+# Speech enhancement fine-tuned through a frozen SSL model, with ESPnet.
+#
+# Stages (--stage N --stop_stage M):
+#   1 data preparation (AN4 reader + audio validation -> data/{train,dev,test})
+#   2 noisy (optionally reverberant) simulation -> data/{train,dev,test}_noisy
+#   3 enhancement training: stats, base model (si_snr), one fine-tune per SSL loss
+#   4 enhancement of the dev and test sets with every model
+#   5 signal scores: SI-SDR, PESQ, STOI, ESTOI
+#   6 independent ASR (pocketsphinx, AN4 dictionary + LM): WER
+#   7 SUPERB-style downstream ASR (frozen SSL, weighted layer sum, BLSTM-CTC): WER
+#   8 report: RESULTS.md + convergence plot
+#
+# Every step writes a ".done" marker last; the marker holds a signature of the
+# step's inputs (options, config contents, upstream markers), so a rerun skips
+# finished steps and redoes a step whose inputs changed.
+#
+# Run from a recipe directory (egs2/<corpus>/enh1) that has path.sh, cmd.sh,
+# conf/ and local/data.sh.  Written for espnet2_ext; ESPnet's enh.sh/asr.sh
+# conventions (collect_stats, shape files, $cmd JOB=1:N) are followed.
+set -e
+set -u
+set -o pipefail
+
+log() {
+    local fname=${BASH_SOURCE[1]##*/}
+    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
+}
+die() { log "ERROR: $*" >&2; exit 1; }
+min() { local a=$1; shift; for b in "$@"; do [ "$b" -lt "$a" ] && a=$b; done; echo "$a"; }
+
+SECONDS=0
+
+# ---------------------------------------------------------------- options
+stage=1                 # first stage to run
+stop_stage=100          # last stage to run
+nj=2                    # parallel jobs of collect_stats
+inference_nj=""         # parallel jobs of enhancement / ASR decoding (default: --nj)
+ngpu=0                  # GPUs for training / inference (0: CPU)
+train_threads=2         # CPU threads of a training job
+parallel_models=false   # true: fine-tune (stage 3) and enhance (stage 4) all models at once
+python=python           # python interpreter (path.sh puts the repo's .venv first)
+
+# stage 1
+an4_root=""             # extracted AN4 (CMU layout); empty: download into downloads/
+download_dir=downloads
+num_dev_spk=3           # training speakers held out as dev
+skip_bad_audio=false    # true: leave invalid audio out (listed in data/bad_audio.txt)
+# stage 2
+noise_dir=""            # folder of noise recordings; empty: generated (coloured + babble)
+snrs="20 10 5 0"        # SNRs (dB) drawn per utterance
+reverb=false            # true: pyroomacoustics room impulse responses
+train_copies=1          # noisy copies per training utterance
+seed=0
+# stage 3
+conf_dir=conf           # where the default configs are
+enh_config=""           # base model config (default: ${conf_dir}/enh_base.yaml)
+finetune_config=""      # fine-tune config, LOSS = loss name (default: ${conf_dir}/enh_finetune_LOSS.yaml)
+ssl_losses="ssl_mse ssl_mse_pad ssl_sdtw"
+upstream=tiny           # SSL model of the losses and of the downstream ASR
+init_param=""           # an existing base model (.pth): skip base training
+base_config=""          # its config.yaml (default: next to --init_param)
+enh_args=""             # extra options to enh_train
+# stage 4-7
+eval_sets="dev test"    # sets to enhance and score
+asr_set=test            # set for the ASR WERs and the report
+sphinx_dict=""          # pocketsphinx dictionary (default: AN4's etc/an4.dic)
+sphinx_lm=""            # pocketsphinx LM (default: AN4's etc/an4.ug.lm)
+asr_config=""           # default: ${conf_dir}/asr_superb.yaml
+decode_config=""        # default: ${conf_dir}/decode_asr.yaml
+asr_args=""             # extra options to asr_train
+# stage 8
+results=RESULTS.md
+plot=convergence.png
+
+data=data
+dump=dump
+exp=exp
+
+help_message=$(cat <<EOF
+Usage: $0 [options]   (run from the recipe directory)
+
+Stages: 1 data, 2 simulation, 3 enhancement training, 4 enhancement, 5 signal
+scores, 6 independent ASR, 7 SUPERB-style ASR, 8 RESULTS.md.  Finished steps
+are skipped on rerun (".done" markers).
+
+Options (default):
+  --stage ${stage} --stop_stage ${stop_stage} --nj ${nj} --inference_nj N --ngpu ${ngpu} --train_threads ${train_threads}
+  --an4_root PATH       extracted AN4 (CMU layout); empty: download into --download_dir
+  --download_dir ${download_dir} --num_dev_spk ${num_dev_spk} --skip_bad_audio ${skip_bad_audio}
+  --noise_dir PATH      noise recordings; empty: generated coloured noise + babble
+  --snrs "${snrs}" --reverb ${reverb} --train_copies ${train_copies} --seed ${seed}
+  --conf_dir ${conf_dir} --enh_config FILE --finetune_config FILE_WITH_LOSS
+  --ssl_losses "${ssl_losses}" --upstream ${upstream} --parallel_models ${parallel_models}
+  --init_param BASE.pth [--base_config config.yaml]   skip base training
+  --enh_args "..." --asr_args "..." (extra ESPnet training options)
+  --eval_sets "${eval_sets}" --asr_set ${asr_set} --sphinx_dict FILE --sphinx_lm FILE
+  --asr_config FILE --decode_config FILE --results ${results} --plot ${plot}
+EOF
+)
+
+log "$0 $*"
+run_args="$*"
+# shellcheck disable=SC1091
+. ./path.sh
+# shellcheck disable=SC1091
+. ./cmd.sh
+. utils/parse_options.sh
+[ $# -eq 0 ] || die "unexpected positional arguments: $*"
+
+# ---------------------------------------------------------------- checks
+is_int() { [[ "$1" =~ ^[0-9]+$ ]]; }
+for v in stage stop_stage nj ngpu train_threads num_dev_spk train_copies seed; do
+    is_int "${!v}" || die "--${v} must be a non-negative integer, got '${!v}'"
+done
+[ "${nj}" -ge 1 ] || die "--nj must be >= 1"
+inference_nj=${inference_nj:-${nj}}
+is_int "${inference_nj}" && [ "${inference_nj}" -ge 1 ] || die "--inference_nj must be >= 1, got '${inference_nj}'"
+for s in ${snrs}; do
+    [[ "$s" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || die "--snrs: '$s' is not a number (dB)"
+done
+[ -n "${snrs}" ] || die "--snrs is empty"
+for l in ${ssl_losses}; do
+    case "$l" in ssl_*) ;; *) die "--ssl_losses: '$l' is not an ssl_* criterion" ;; esac
+done
+[ -z "${an4_root}" ] || [ -d "${an4_root}" ] || die "--an4_root ${an4_root} is not a directory"
+[ -z "${noise_dir}" ] || [ -d "${noise_dir}" ] || die "--noise_dir ${noise_dir} is not a directory"
+[ -z "${init_param}" ] || [ -f "${init_param}" ] || die "--init_param ${init_param} does not exist"
+
+enh_config=${enh_config:-${conf_dir}/enh_base.yaml}
+finetune_config=${finetune_config:-${conf_dir}/enh_finetune_LOSS.yaml}
+asr_config=${asr_config:-${conf_dir}/asr_superb.yaml}
+decode_config=${decode_config:-${conf_dir}/decode_asr.yaml}
+if [ -n "${an4_root}" ]; then
+    an4_dir=$(cd "${an4_root}" && pwd)
+else
+    an4_dir=$(pwd)/${download_dir}/an4
+fi
+sphinx_dict=${sphinx_dict:-${an4_dir}/etc/an4.dic}
+sphinx_lm=${sphinx_lm:-${an4_dir}/etc/an4.ug.lm}
+
+# espnet2_ext's recipe tools, run by path (no ESPnet import: fast start)
+ext_dir=$(${python} -c 'import importlib.util as u; s = u.find_spec("espnet2_ext"); print(s.submodule_search_locations[0])' 2>/dev/null) \
+    || die "python (${python}) cannot find espnet2_ext; run from a recipe dir with path.sh, or pip install -e the repo"
+tool() { local name=$1; shift; ${python} "${ext_dir}/bin/${name}.py" "$@"; }
+
+# ---------------------------------------------------------------- markers
+# signature: the words given plus the md5 of the files among them
+signature() {
+    local a
+    for a in "$@"; do
+        if [ -f "$a" ]; then
+            echo "$a $(md5sum < "$a" | cut -c1-32)"
+        else
+            echo "$a"
+        fi
+    done
+}
+# is_done MARKER SIG...: the step finished with the same inputs.  The
+# signature is taken here, before the step runs, and mark_done writes that one
+# (inputs edited while a step runs make the step rerun next time).
+declare -A _sig_at_check=()
+is_done() {
+    local marker=$1; shift
+    _sig_at_check[${marker}]=$(signature "$@")
+    [ -f "${marker}" ] && [ "${_sig_at_check[${marker}]}" = "$(cat "${marker}")" ]
+}
+mark_done() {  # mark_done MARKER SIG... (written last, atomically)
+    local marker=$1; shift
+    mkdir -p "$(dirname "${marker}")"
+    if [ -n "${_sig_at_check[${marker}]+set}" ]; then
+        echo "${_sig_at_check[${marker}]}" > "${marker}.tmp.$$"
+    else
+        signature "$@" > "${marker}.tmp.$$"
+    fi
+    mv "${marker}.tmp.$$" "${marker}"
+}
+# begin_dir DIR MARKER: before (re)running a training step; DIR is kept for
+# ESPnet's --resume only if it was started with the same inputs, else it is
+# moved aside (DIR.stale.<time>) so that no checkpoint of another config is resumed
+begin_dir() {
+    local dir=$1 marker=$2
+    local sig=${_sig_at_check[${marker}]:-}
+    if [ -d "${dir}" ] && { [ ! -f "${dir}/.started" ] || [ "$(cat "${dir}/.started")" != "${sig}" ]; } \
+        && [ -n "$(ls -A "${dir}")" ]; then
+        local old
+        old=${dir}.stale.$(date +%s)
+        log "${dir} was made with other inputs (config/data/options changed): moved to ${old}"
+        mv "${dir}" "${old}"
+    fi
+    mkdir -p "${dir}"
+    echo "${sig}" > "${dir}/.started"
+}
+# replace_if_changed NEW FILE: move NEW over FILE unless they are equal
+replace_if_changed() {
+    if cmp -s "$1" "$2"; then rm -f "$1"; else mv "$1" "$2"; fi
+}
+skipped() { log "$1: already done ($2); skipped"; }
+
+stage_start() {
+    _stage_t0=${SECONDS}
+    _stage_name="stage $1: $2"
+    log "=================== ${_stage_name} ==================="
+}
+stage_end() {
+    local dt=$((SECONDS - _stage_t0))
+    log "${_stage_name} finished in ${dt} s"
+    mkdir -p "${exp}"
+    echo "$(date '+%Y-%m-%dT%H:%M:%S') ${_stage_name// /_} ${dt}" >> "${exp}/stage_times.txt"
+}
+run_stage() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }
+
+# start_step NAME FUNCTION ARGS...: run a step now, or in the background with
+# --parallel_models true; wait_steps waits for them all and fails if any did
+_bg_pids=(); _bg_names=()
+start_step() {
+    local name=$1; shift
+    if [ "${parallel_models}" = true ]; then
+        ( "$@" ) &
+        _bg_pids+=($!); _bg_names+=("${name}")
+    else
+        "$@"
+    fi
+}
+wait_steps() {
+    local i failed=""
+    for i in "${!_bg_pids[@]}"; do
+        wait "${_bg_pids[$i]}" || failed+=" ${_bg_names[$i]}"
+    done
+    _bg_pids=(); _bg_names=()
+    [ -z "${failed}" ] || die "failed:${failed} (see the messages above)"
+}
+
+# split_keys SCP N OUTPREFIX: OUTPREFIX.{1..N}.scp, contiguous, sorted
+split_keys() {
+    local scp=$1 n=$2 out=$3
+    awk -v n="${n}" -v out="${out}" -v total="$(wc -l < "${scp}")" '
+        { k = int((NR - 1) * n / total) + 1; print $1 " " $2 > (out "." k ".scp") }' "${scp}"
+}
+n_lines() { wc -l < "$1" | tr -d ' '; }
+# rotate a training log so that a resumed run keeps the earlier epochs' lines
+rotate_log() { [ ! -f "$1" ] || mv "$1" "$1.$(date +%s)"; }
+
+enh_models="base ${ssl_losses}"
+frontends="noisy ${enh_models}"
+train_dir=${data}/train_noisy
+valid_dir=${data}/dev_noisy
+data_marker=${data}/.stage1.done
+sim_marker=${data}/.stage2.done
+
+# ================================================================ stage 1
+if run_stage 1; then
+    stage_start 1 "data preparation"
+    sig=(an4_root="${an4_root}" num_dev_spk="${num_dev_spk}" skip_bad_audio="${skip_bad_audio}")
+    if is_done "${data_marker}" "${sig[@]}"; then
+        skipped "stage 1" "${data_marker}"
+    else
+        mkdir -p "${exp}/data/log"
+        ./local/data.sh --an4_root "${an4_root}" --download_dir "${download_dir}" \
+            --data "${data}" --num_dev_spk "${num_dev_spk}" --skip_bad_audio "${skip_bad_audio}" \
+            --python "${python}" 2>&1 | tee "${exp}/data/log/data.log" \
+            || die "data preparation failed (log: ${exp}/data/log/data.log)"
+        mark_done "${data_marker}" "${sig[@]}"
+    fi
+    stage_end
+fi
+
+# ================================================================ stage 2
+if run_stage 2; then
+    stage_start 2 "noisy simulation"
+    [ -f "${data_marker}" ] || die "stage 1 has not finished (${data_marker} missing)"
+    sig=(noise_dir="${noise_dir}" snrs="${snrs}" reverb="${reverb}" seed="${seed}" \
+         train_copies="${train_copies}" "${data_marker}")
+    if is_done "${sim_marker}" "${sig[@]}"; then
+        skipped "stage 2" "${sim_marker}"
+    else
+        mkdir -p "${exp}/simulation/log"
+        for dset in train dev test; do
+            if [ "${dset}" = train ]; then part=train; copies=${train_copies}; else part=eval; copies=1; fi
+            ${train_cmd} "${exp}/simulation/log/simulate_${dset}.log" \
+                ${python} "${ext_dir}/bin/simulate_noisy.py" \
+                    --src_dir "${data}/${dset}" --out_dir "${data}/${dset}_noisy" \
+                    --wav_dir "${dump}/noisy/${dset}" --part "${part}" --snrs "${snrs}" \
+                    --noise_dir "${noise_dir}" --babble_dir "${data}/train" \
+                    --reverb "${reverb}" --seed "${seed}" --copies "${copies}" \
+                || die "simulation of ${dset} failed (log: ${exp}/simulation/log/simulate_${dset}.log)"
+            log "$(tail -n 3 "${exp}/simulation/log/simulate_${dset}.log" | grep simulated || true)"
+        done
+        mark_done "${sim_marker}" "${sig[@]}"
+    fi
+    stage_end
+fi
+
+# ================================================================ stage 3
+enh_stats=${exp}/enh_stats
+if [ -n "${init_param}" ]; then
+    base_model=${init_param}
+    base_config=${base_config:-$(dirname "${init_param}")/config.yaml}
+else
+    base_model=${exp}/enh_base/valid.loss.best.pth
+    base_config=${exp}/enh_base/config.yaml
+fi
+enh_data_opts() {  # train and valid data of the enhancement model
+    echo --train_data_path_and_name_and_type "${train_dir}/wav.scp,speech_mix,sound" \
+         --train_data_path_and_name_and_type "${train_dir}/spk1.scp,speech_ref1,sound" \
+         --valid_data_path_and_name_and_type "${valid_dir}/wav.scp,speech_mix,sound" \
+         --valid_data_path_and_name_and_type "${valid_dir}/spk1.scp,speech_ref1,sound"
+}
+finetune_one() {  # finetune_one LOSS DIR CONFIG SIG...
+    local loss=$1 _dir=$2 gen=$3; shift 3
+    log "fine-tuning with ${loss} (upstream ${upstream}) from ${base_model}: ${_dir} (log: ${_dir}/train.log)"
+    begin_dir "${_dir}" "${_dir}/.done"
+    rotate_log "${_dir}/train.log"
+    # shellcheck disable=SC2046,SC2086
+    ${cuda_cmd} --gpu "${ngpu}" --num_threads "${train_threads}" "${_dir}/train.log" \
+        ${python} -m espnet2_ext.bin.enh_train ${common_opts} $(enh_data_opts) ${shape_opts} \
+            --resume true --init_param "${base_model}" \
+            --output_dir "${_dir}" --config "${gen}" ${enh_args} \
+        || die "fine-tuning with ${loss} failed; see ${_dir}/train.log"
+    [ -e "${_dir}/valid.loss.best.pth" ] || die "no ${_dir}/valid.loss.best.pth; see ${_dir}/train.log"
+    mark_done "${_dir}/.done" "$@"
+    log "fine-tuning with ${loss} done"
+}
+if run_stage 3; then
+    stage_start 3 "enhancement training (stats, base, fine-tuning: ${ssl_losses})"
+    [ -f "${sim_marker}" ] || die "stage 2 has not finished (${sim_marker} missing)"
+    [ -f "${enh_config}" ] || die "enhancement config ${enh_config} does not exist"
+    common_opts="--ngpu ${ngpu} --use_tensorboard false --use_matplotlib true"
+
+    # --- 3a: shape statistics (ESPnet's --collect_stats)
+    sig=("${enh_config}" "${sim_marker}")
+    if is_done "${enh_stats}/.done" "${sig[@]}"; then
+        skipped "stage 3 (stats)" "${enh_stats}/.done"
+    else
+        log "collecting shape statistics into ${enh_stats}"
+        _logdir=${enh_stats}/logdir
+        rm -rf "${_logdir}"; mkdir -p "${_logdir}"
+        _nj=$(min "${nj}" "$(n_lines "${train_dir}/wav.scp")" "$(n_lines "${valid_dir}/wav.scp")")
+        split_keys "${train_dir}/wav.scp" "${_nj}" "${_logdir}/train"
+        split_keys "${valid_dir}/wav.scp" "${_nj}" "${_logdir}/valid"
+        # shellcheck disable=SC2046
+        ${train_cmd} JOB=1:"${_nj}" "${_logdir}/stats.JOB.log" \
+            ${python} -m espnet2_ext.bin.enh_train --collect_stats true ${common_opts} \
+                $(enh_data_opts) \
+                --train_shape_file "${_logdir}/train.JOB.scp" \
+                --valid_shape_file "${_logdir}/valid.JOB.scp" \
+                --output_dir "${_logdir}/stats.JOB" --config "${enh_config}" \
+            || die "collect_stats failed; see ${_logdir}/stats.*.log"
+        _opts=""
+        for i in $(seq "${_nj}"); do _opts+="--input_dir ${_logdir}/stats.${i} "; done
+        # shellcheck disable=SC2086
+        ${python} -m espnet2.bin.aggregate_stats_dirs ${_opts} --output_dir "${enh_stats}" \
+            > "${_logdir}/aggregate.log" 2>&1 || die "aggregate_stats_dirs failed; see ${_logdir}/aggregate.log"
+        mark_done "${enh_stats}/.done" "${sig[@]}"
+    fi
+    shape_opts="--train_shape_file ${enh_stats}/train/speech_mix_shape"
+    shape_opts+=" --train_shape_file ${enh_stats}/train/speech_ref1_shape"
+    shape_opts+=" --valid_shape_file ${enh_stats}/valid/speech_mix_shape"
+    shape_opts+=" --valid_shape_file ${enh_stats}/valid/speech_ref1_shape"
+    shape_opts+=" --fold_length 80000 --fold_length 80000"  # for batch_type folded
+
+    # --- 3b: base model with a signal loss
+    if [ -n "${init_param}" ]; then
+        log "using the given base model ${init_param} (config ${base_config}); no base training"
+        [ -f "${base_config}" ] || die "config of --init_param not found: ${base_config} (give --base_config)"
+    else
+        _dir=${exp}/enh_base
+        sig=("${enh_config}" "${enh_stats}/.done" enh_args="${enh_args}" ngpu="${ngpu}")
+        if is_done "${_dir}/.done" "${sig[@]}"; then
+            skipped "stage 3 (base)" "${_dir}/.done"
+        else
+            log "training the base model: ${_dir} (log: ${_dir}/train.log)"
+            begin_dir "${_dir}" "${_dir}/.done"
+            rotate_log "${_dir}/train.log"
+            # shellcheck disable=SC2046,SC2086
+            ${cuda_cmd} --gpu "${ngpu}" --num_threads "${train_threads}" "${_dir}/train.log" \
+                ${python} -m espnet2_ext.bin.enh_train ${common_opts} $(enh_data_opts) ${shape_opts} \
+                    --resume true --output_dir "${_dir}" --config "${enh_config}" ${enh_args} \
+                || die "base training failed; see ${_dir}/train.log"
+            [ -e "${base_model}" ] || die "training ended without ${base_model}; see ${_dir}/train.log"
+            mark_done "${_dir}/.done" "${sig[@]}"
+        fi
+    fi
+
+    # --- 3c: one fine-tuned copy per SSL loss, same budget (config) each
+    for loss in ${ssl_losses}; do
+        _dir=${exp}/enh_${loss}
+        src=${finetune_config//LOSS/${loss}}
+        [ -f "${src}" ] || die "fine-tune config for ${loss} not found: ${src}"
+        gen=${exp}/enh_configs/enh_finetune_${loss}.yaml
+        tool recipe_config set_upstream --in "${src}" --out "${gen}" --upstream "${upstream}" \
+            || die "cannot make the ${loss} config from ${src}"
+        sig=("${gen}" "${enh_stats}/.done" "${base_model}" enh_args="${enh_args}" ngpu="${ngpu}")
+        if is_done "${_dir}/.done" "${sig[@]}"; then
+            skipped "stage 3 (${loss})" "${_dir}/.done"
+            continue
+        fi
+        start_step "fine-tuning with ${loss}" finetune_one "${loss}" "${_dir}" "${gen}" "${sig[@]}"
+    done
+    wait_steps
+    stage_end
+fi
+
+model_of() {  # model_of NAME -> "config model" of an enhancement model
+    if [ "$1" = base ]; then
+        echo "${base_config} ${base_model}"
+    else
+        echo "${exp}/enh_$1/config.yaml ${exp}/enh_$1/valid.loss.best.pth"
+    fi
+}
+enh_out() { echo "${exp}/enhanced/$1/$2"; }  # enh_out MODEL SET
+
+# ================================================================ stage 4
+enhance_one() {  # enhance_one MODEL CONFIG MODEL_FILE ALL_SCP SIG...
+    local m=$1 _config=$2 _model=$3 _all=$4; shift 4
+    local _base=${exp}/enhanced/${m}
+    local _logdir=${_base}/log _nj dset
+    log "enhancing ${eval_sets} with ${m} (${_model})"
+    rm -rf "${_logdir}"; mkdir -p "${_logdir}"
+    _nj=$(min "${inference_nj}" "$(n_lines "${_all}")")
+    split_keys "${_all}" "${_nj}" "${_logdir}/keys"
+    ${decode_cmd} --gpu "${ngpu}" JOB=1:"${_nj}" "${_logdir}/enh_inference.JOB.log" \
+        ${python} -m espnet2_ext.bin.enh_inference --ngpu "${ngpu}" --fs 16000 \
+            --data_path_and_name_and_type "${_all},speech_mix,sound" \
+            --key_file "${_logdir}/keys.JOB.scp" \
+            --train_config "${_config}" --model_file "${_model}" \
+            --output_dir "${_logdir}/output.JOB" \
+        || die "enhancement with ${m} failed; see ${_logdir}/enh_inference.*.log"
+    for dset in ${eval_sets}; do
+        mkdir -p "${_base}/${dset}"
+        cat "${_logdir}"/output.*/spk1.scp | sort \
+            | awk 'NR == FNR { keep[$1] = 1; next } ($1 in keep)' "${data}/${dset}_noisy/wav.scp" - \
+            > "${_base}/${dset}/spk1.scp"
+        [ "$(n_lines "${_base}/${dset}/spk1.scp")" -eq "$(n_lines "${data}/${dset}_noisy/wav.scp")" ] \
+            || die "enhanced ${dset} by ${m} is incomplete: see ${_logdir}"
+    done
+    mark_done "${_base}/.done" "$@"
+}
+if run_stage 4; then
+    stage_start 4 "enhancement of ${eval_sets} with: ${enh_models}"
+    # one inference job per model over all evaluation sets together (ESPnet
+    # starts slowly), split into nj parts; the output is split back per set
+    _all=${exp}/enhanced/eval_keys.scp
+    mkdir -p "${exp}/enhanced"
+    for dset in ${eval_sets}; do
+        [ -f "${data}/${dset}_noisy/wav.scp" ] || die "${data}/${dset}_noisy/wav.scp missing: run stage 2"
+        cat "${data}/${dset}_noisy/wav.scp"
+    done | sort > "${_all}.tmp"
+    [ -z "$(cut -d' ' -f1 "${_all}.tmp" | uniq -d)" ] || die "utterance ids repeat across ${eval_sets}"
+    replace_if_changed "${_all}.tmp" "${_all}"
+    for m in ${enh_models}; do
+        read -r _config _model <<< "$(model_of "${m}")"
+        [ -e "${_model}" ] || die "model ${_model} missing: run stage 3"
+        _base=${exp}/enhanced/${m}
+        sig=("${_model}" "${_config}" "${_all}")
+        if is_done "${_base}/.done" "${sig[@]}"; then
+            skipped "stage 4 (${m})" "${_base}/.done"
+            continue
+        fi
+        start_step "enhancement with ${m}" enhance_one "${m}" "${_config}" "${_model}" "${_all}" "${sig[@]}"
+    done
+    wait_steps
+    stage_end
+fi
+
+est_scp() {  # est_scp FRONTEND SET: the signals a front-end gives for a set
+    case "$1" in
+        clean) echo "${data}/$2/wav.scp" ;;
+        noisy) echo "${data}/$2_noisy/wav.scp" ;;
+        *) echo "$(enh_out "$1" "$2")/spk1.scp" ;;
+    esac
+}
+
+# ================================================================ stage 5
+if run_stage 5; then
+    stage_start 5 "signal scores (SI-SDR, PESQ, STOI, ESTOI)"
+    for dset in ${eval_sets}; do
+        _dir=${exp}/scores/${dset}
+        systems=()
+        sig=("${data}/${dset}_noisy/spk1.scp")
+        for fe in ${frontends}; do
+            scp=$(est_scp "${fe}" "${dset}")
+            [ -f "${scp}" ] || die "${scp} missing: run stage 4"
+            systems+=("${fe}=${scp}")
+            sig+=("${scp}")
+        done
+        if is_done "${_dir}/.done" "${sig[@]}"; then
+            skipped "stage 5 (${dset})" "${_dir}/.done"
+            continue
+        fi
+        ${decode_cmd} "${_dir}/log/score.log" \
+            ${python} "${ext_dir}/bin/score_enh.py" --ref_scp "${data}/${dset}_noisy/spk1.scp" \
+                --out_dir "${_dir}" "${systems[@]}" \
+            || die "scoring ${dset} failed; see ${_dir}/log/score.log"
+        grep -E '^[a-z_]+: si_sdr' "${_dir}/log/score.log" | sed "s/^/  ${dset} /" || true
+        mark_done "${_dir}/.done" "${sig[@]}"
+    done
+    stage_end
+fi
+
+# ================================================================ stage 6
+if run_stage 6; then
+    stage_start 6 "independent ASR (pocketsphinx + AN4 dictionary/LM) on ${asr_set}"
+    [ -f "${sphinx_dict}" ] || die "pocketsphinx dictionary ${sphinx_dict} not found (--sphinx_dict)"
+    [ -f "${sphinx_lm}" ] || die "pocketsphinx LM ${sphinx_lm} not found (--sphinx_lm)"
+    for fe in clean ${frontends}; do
+        _dir=${exp}/asr_sphinx/${asr_set}/${fe}
+        scp=$(est_scp "${fe}" "${asr_set}")
+        [ -f "${scp}" ] || die "${scp} missing: run the earlier stages"
+        sig=("${scp}" "${sphinx_dict}" "${sphinx_lm}" "${data}/${asr_set}/text")
+        if is_done "${_dir}/.done" "${sig[@]}"; then
+            skipped "stage 6 (${fe})" "${_dir}/.done"
+            continue
+        fi
+        ${decode_cmd} "${_dir}/log/decode.log" \
+            ${python} "${ext_dir}/bin/asr_sphinx.py" --wav_scp "${scp}" --out_dir "${_dir}" \
+                --dict "${sphinx_dict}" --lm "${sphinx_lm}" --ref "${data}/${asr_set}/text" \
+            || die "pocketsphinx decoding of ${fe} failed; see ${_dir}/log/decode.log"
+        log "  ${fe}: $(grep -o 'WER [0-9.]*%' "${_dir}/log/decode.log" | tail -n 1)"
+        mark_done "${_dir}/.done" "${sig[@]}"
+    done
+    stage_end
+fi
+
+# ================================================================ stage 7
+asr_exp=${exp}/asr_superb
+asr_stats=${exp}/asr_stats
+token_list=${data}/token_list/char/tokens.txt
+if run_stage 7; then
+    stage_start 7 "SUPERB-style downstream ASR (upstream ${upstream}) on ${asr_set}"
+    [ -f "${asr_config}" ] || die "ASR config ${asr_config} does not exist"
+    [ -f "${data_marker}" ] || die "stage 1 has not finished"
+    asr_gen=${exp}/asr_configs/asr_superb.yaml
+    tool recipe_config set_upstream --in "${asr_config}" --out "${asr_gen}" --upstream "${upstream}" \
+        || die "cannot make the ASR config from ${asr_config}"
+    ! grep -q "global_mvn" "${asr_gen}" \
+        || die "${asr_config}: normalize: global_mvn needs feature statistics, which this stage does not collect; use utterance_mvn or none"
+    tool recipe_config char_tokens --text "${data}/train/text" --out "${token_list}" \
+        || die "cannot make the token list"
+    asr_common="--ngpu ${ngpu} --use_preprocessor true --token_type char --token_list ${token_list}"
+    asr_common+=" --use_tensorboard false --use_matplotlib true"
+    asr_data="--train_data_path_and_name_and_type ${data}/train/wav.scp,speech,sound"
+    asr_data+=" --train_data_path_and_name_and_type ${data}/train/text,text,text"
+    asr_data+=" --valid_data_path_and_name_and_type ${data}/dev/wav.scp,speech,sound"
+    asr_data+=" --valid_data_path_and_name_and_type ${data}/dev/text,text,text"
+
+    # shape files (what --collect_stats gives for raw audio + char tokens; the
+    # model normalizes per utterance, so no feature statistics are needed)
+    sig=("${token_list}" "${data_marker}")
+    if is_done "${asr_stats}/.done" "${sig[@]}"; then
+        skipped "stage 7 (shapes)" "${asr_stats}/.done"
+    else
+        tool recipe_config asr_shapes --data_dir "${data}/train" --token_list "${token_list}" \
+            --out_dir "${asr_stats}/train" || die "cannot write the ASR shape files"
+        tool recipe_config asr_shapes --data_dir "${data}/dev" --token_list "${token_list}" \
+            --out_dir "${asr_stats}/valid" || die "cannot write the ASR shape files"
+        mark_done "${asr_stats}/.done" "${sig[@]}"
+    fi
+
+    sig=("${asr_gen}" "${asr_stats}/.done" asr_args="${asr_args}" ngpu="${ngpu}")
+    if is_done "${asr_exp}/.done" "${sig[@]}"; then
+        skipped "stage 7 (training)" "${asr_exp}/.done"
+    else
+        log "training the downstream ASR model: ${asr_exp} (log: ${asr_exp}/train.log)"
+        begin_dir "${asr_exp}" "${asr_exp}/.done"
+        rotate_log "${asr_exp}/train.log"
+        # shellcheck disable=SC2086
+        ${cuda_cmd} --gpu "${ngpu}" --num_threads "${train_threads}" "${asr_exp}/train.log" \
+            ${python} -m espnet2_ext.bin.asr_train ${asr_common} ${asr_data} \
+                --train_shape_file "${asr_stats}/train/speech_shape" \
+                --train_shape_file "${asr_stats}/train/text_shape.char" \
+                --valid_shape_file "${asr_stats}/valid/speech_shape" \
+                --valid_shape_file "${asr_stats}/valid/text_shape.char" \
+                --fold_length 80000 --fold_length 150 \
+                --resume true --output_dir "${asr_exp}" --config "${asr_gen}" ${asr_args} \
+            || die "downstream ASR training failed; see ${asr_exp}/train.log"
+        [ -e "${asr_exp}/valid.loss.best.pth" ] || die "no ${asr_exp}/valid.loss.best.pth; see ${asr_exp}/train.log"
+        mark_done "${asr_exp}/.done" "${sig[@]}"
+    fi
+
+    # decode every front-end's version of the set in one job (keys FE__UTT), split by nj
+    _dec=${asr_exp}/decode_${asr_set}
+    _all=${_dec}/all_wav.scp
+    mkdir -p "${_dec}"
+    for fe in clean ${frontends}; do
+        scp=$(est_scp "${fe}" "${asr_set}")
+        [ -f "${scp}" ] || die "${scp} missing: run the earlier stages"
+        awk -v fe="${fe}" '{ print fe "__" $0 }' "${scp}"
+    done | sort > "${_all}.tmp"
+    replace_if_changed "${_all}.tmp" "${_all}"
+    sig=("${_all}" "${asr_exp}/.done" "${decode_config}" "${data}/${asr_set}/text")
+    if is_done "${_dec}/.done" "${sig[@]}"; then
+        skipped "stage 7 (decoding)" "${_dec}/.done"
+    else
+        _logdir=${_dec}/log
+        rm -rf "${_logdir}"; mkdir -p "${_logdir}"
+        _nj=$(min "${inference_nj}" "$(n_lines "${_all}")")
+        split_keys "${_all}" "${_nj}" "${_logdir}/keys"
+        ${decode_cmd} --gpu "${ngpu}" JOB=1:"${_nj}" "${_logdir}/asr_inference.JOB.log" \
+            ${python} -m espnet2_ext.bin.asr_inference --ngpu "${ngpu}" --batch_size 1 \
+                --data_path_and_name_and_type "${_all},speech,sound" \
+                --key_file "${_logdir}/keys.JOB.scp" \
+                --asr_train_config "${asr_exp}/config.yaml" \
+                --asr_model_file "${asr_exp}/valid.loss.best.pth" \
+                --config "${decode_config}" --output_dir "${_logdir}/output.JOB" \
+            || die "downstream ASR decoding failed; see ${_logdir}/asr_inference.*.log"
+        cat "${_logdir}"/output.*/1best_recog/text | sort > "${_dec}/text_all"
+        for fe in clean ${frontends}; do
+            mkdir -p "${_dec}/${fe}"
+            awk -v p="${fe}__" 'index($1, p) == 1 { $1 = substr($1, length(p) + 1); print }' \
+                "${_dec}/text_all" > "${_dec}/${fe}/text"
+            tool score_wer --ref "${data}/${asr_set}/text" --hyp "${_dec}/${fe}/text" \
+                --out "${_dec}/${fe}/wer.json" > "${_dec}/${fe}/wer.txt" \
+                || die "WER scoring of ${fe} failed"
+            log "  ${fe}: $(cat "${_dec}/${fe}/wer.txt")"
+        done
+        mark_done "${_dec}/.done" "${sig[@]}"
+    fi
+    stage_end
+fi
+
+# ================================================================ stage 8
+if run_stage 8; then
+    stage_start 8 "report: ${results}"
+    sig=(frontends="${frontends}" upstream="${upstream}")
+    for f in "${exp}"/scores/"${asr_set}"/.done "${exp}"/asr_sphinx/"${asr_set}"/*/.done \
+             "${asr_exp}/decode_${asr_set}/.done" "${exp}"/enh_*/.done; do
+        [ -f "$f" ] && sig+=("$f")
+    done
+    _marker=${exp}/report/.done
+    if is_done "${_marker}" "${sig[@]}" && [ -f "${results}" ] && [ -f "${plot}" ]; then
+        skipped "stage 8" "${_marker}"
+    else
+        notes="Recipe: \`$(basename "$(pwd)")\`, upstream \`${upstream}\`, SNRs {${snrs}} dB, "
+        notes+="noise: ${noise_dir:-generated coloured noise + babble}, reverb ${reverb}; "
+        notes+="configs from \`${conf_dir}\`. Per-stage wall times: \`${exp}/stage_times.txt\`."
+        ${decode_cmd} "${exp}/report/log/report.log" \
+            ${python} "${ext_dir}/bin/make_report.py" --exp "${exp}" --set "${asr_set}" \
+                --frontends "${frontends}" --out "${results}" --png "${plot}" \
+                --title "$(basename "$(dirname "$(pwd)")")/$(basename "$(pwd)"): SSL-loss fine-tuning of SE front-ends" \
+                --notes "${notes}" \
+            || die "report failed; see ${exp}/report/log/report.log"
+        mark_done "${_marker}" "${sig[@]}"
+    fi
+    log "results in $(pwd)/${results} (plot: ${plot})"
+    stage_end
+fi
+
+log "Successfully finished ($0 ${run_args}). [elapsed=${SECONDS}s]"
