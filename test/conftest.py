@@ -1,16 +1,16 @@
-"""Shared pytest fixtures and paths."""
+"""Shared pytest fixtures.  Test modules import helpers from ``helpers.*``
+(``test/helpers``), never from a conftest: several conftest files exist and
+pytest gives them all the module name ``conftest``."""
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-
-# test/helpers is importable as `helpers` (also from subprocesses, via PYTHONPATH)
+# test/helpers is importable as `helpers` (child processes: helpers.env.subprocess_env)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from helpers.env import REPO, SHARED_DATA  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -23,14 +23,3 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "an4" / "etc").is_dir():
         pytest.skip(f"shared test data not found at {SHARED_DATA}")
     return SHARED_DATA
-
-
-def subprocess_env(**extra) -> dict:
-    """Environment for child Pythons: helpers importable, quiet threads."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(__file__).resolve().parent), str(REPO), env.get("PYTHONPATH", "")]
-    )
-    env.setdefault("OMP_NUM_THREADS", "1")
-    env.update({k: str(v) for k, v in extra.items()})
-    return env

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import subprocess_env
+from helpers.env import subprocess_env
 
 CHILD = (
     "import pickle, sys\n"

@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import subprocess_env
+from helpers.env import subprocess_env
 from helpers.enh_data import make_corpus
 from helpers.enh_run import _data_args, run, tiny_enh_config
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from conftest import subprocess_env
+from helpers.env import subprocess_env
 from helpers.enh_data import make_corpus
 from helpers.enh_run import epoch_stats, run, tiny_enh_config, train_enh
 

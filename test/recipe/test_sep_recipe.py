@@ -17,7 +17,7 @@ import torch
 
 from espnet2_ext.recipe.common import check_data_dir, read_table
 
-from conftest import REPO, shared_or_skip
+from recipe_helpers import REPO, shared_or_skip
 
 pytestmark = pytest.mark.slow
 

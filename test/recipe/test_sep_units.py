@@ -16,7 +16,7 @@ from espnet2_ext.recipe.mswer import mswer_tables
 from espnet2_ext.recipe.sep_score import best_assignment, score_mixture, score_system
 from espnet2_ext.recipe.sep_simulate import mix_two, pair_utterances, simulate_mixtures
 
-from conftest import REPO, speech_like
+from recipe_helpers import REPO, speech_like
 
 SEP_EXTRA = ["spk1.scp", "spk2.scp", "dereverb1.scp", "dereverb2.scp", "noise1.scp",
              "text_spk1", "text_spk2", "utt2offset", "utt2sir", "utt2snr"]
@@ -186,7 +186,7 @@ def test_gpit_recovers_pit_permutation_on_an4_mixtures(tmp_path):
     from espnet2_ext.enh.loss.criterions.ssl import SSLMSELoss
     from espnet2_ext.enh.loss.wrappers.gpit import GuidedPITSolver
 
-    from conftest import shared_or_skip
+    from recipe_helpers import shared_or_skip
 
     shared = shared_or_skip()
     r = subprocess.run([sys.executable, str(REPO / "espnet2_ext/bin/prep_an4.py"),

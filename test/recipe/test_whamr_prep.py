@@ -16,7 +16,7 @@ from espnet2_ext.recipe.an4 import read_transcription
 from espnet2_ext.recipe.common import RecipeError, check_data_dir, read_table
 from espnet2_ext.recipe.whamr import prepare, source_ids
 
-from conftest import REPO, shared_or_skip
+from recipe_helpers import REPO, shared_or_skip
 
 WHAMR_RECIPE = REPO / "egs2" / "whamr" / "sep1"
 FOLDERS = ["mix_both_reverb", "mix_single_reverb", "mix_clean_reverb", "mix_both_anechoic",

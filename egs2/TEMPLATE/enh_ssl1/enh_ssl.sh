@@ -452,7 +452,7 @@ if run_stage 4; then
         read -r _config _model <<< "$(model_of "${m}")"
         [ -e "${_model}" ] || die "model ${_model} missing: run stage 3"
         _base=${exp}/enhanced/${m}
-        sig=("${_model}" "${_config}" "${_all}")
+        sig=("${_model}" "${_config}" "${_all}" "${sim_marker}")
         if is_done "${_base}/.done" "${sig[@]}"; then
             skipped "stage 4 (${m})" "${_base}/.done"
             continue
@@ -471,18 +471,26 @@ est_scp() {  # est_scp FRONTEND SET: the signals a front-end gives for a set
     esac
 }
 
+fe_marker() {  # fe_marker FRONTEND: the marker of the step that made its signals
+    case "$1" in
+        clean) echo "${data_marker}" ;;
+        noisy) echo "${sim_marker}" ;;
+        *) echo "${exp}/enhanced/$1/.done" ;;
+    esac
+}
+
 # ================================================================ stage 5
 if run_stage 5; then
     stage_start 5 "signal scores (SI-SDR, PESQ, STOI, ESTOI)"
     for dset in ${eval_sets}; do
         _dir=${exp}/scores/${dset}
         systems=()
-        sig=("${data}/${dset}_noisy/spk1.scp")
+        sig=("${data}/${dset}_noisy/spk1.scp" "${sim_marker}")
         for fe in ${frontends}; do
             scp=$(est_scp "${fe}" "${dset}")
             [ -f "${scp}" ] || die "${scp} missing: run stage 4"
             systems+=("${fe}=${scp}")
-            sig+=("${scp}")
+            sig+=("${scp}" "$(fe_marker "${fe}")")
         done
         if is_done "${_dir}/.done" "${sig[@]}"; then
             skipped "stage 5 (${dset})" "${_dir}/.done"
@@ -507,7 +515,7 @@ if run_stage 6; then
         _dir=${exp}/asr_sphinx/${asr_set}/${fe}
         scp=$(est_scp "${fe}" "${asr_set}")
         [ -f "${scp}" ] || die "${scp} missing: run the earlier stages"
-        sig=("${scp}" "${sphinx_dict}" "${sphinx_lm}" "${data}/${asr_set}/text")
+        sig=("${scp}" "$(fe_marker "${fe}")" "${sphinx_dict}" "${sphinx_lm}" "${data}/${asr_set}/text")
         if is_done "${_dir}/.done" "${sig[@]}"; then
             skipped "stage 6 (${fe})" "${_dir}/.done"
             continue
@@ -589,6 +597,8 @@ if run_stage 7; then
     done | sort > "${_all}.tmp"
     replace_if_changed "${_all}.tmp" "${_all}"
     sig=("${_all}" "${asr_exp}/.done" "${decode_config}" "${data}/${asr_set}/text")
+    for fe in clean ${frontends}; do sig+=("$(fe_marker "${fe}")"); done
+
     if is_done "${_dec}/.done" "${sig[@]}"; then
         skipped "stage 7 (decoding)" "${_dec}/.done"
     else
