@@ -125,4 +125,6 @@ def test_import_is_cheap_and_registers_when_espnet_loads():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=subprocess_env(), check=True)
-    assert out.stdout.split("\n")[-3:-1] == ["False", "True True"], out.stdout
+    lines = [x for x in out.stdout.splitlines() if x.strip()]
+    # (ESPnet prints a notice about flash_attn on import: ignore other lines)
+    assert lines[0] == "False" and lines[-1] == "True True", out.stdout
