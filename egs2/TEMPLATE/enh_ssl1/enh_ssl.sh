@@ -11,6 +11,14 @@
 #   7 SUPERB-style downstream ASR (frozen SSL, weighted layer sum, BLSTM-CTC): WER
 #   8 report: RESULTS.md + convergence plot
 #
+# With --num_spk 2 (separation; egs2/*/sep1) the same stages handle two-speaker
+# mixtures: stage 2 simulates WHAMR!-style mixtures (or, with --simulate
+# false, uses the mixtures local/data.sh gave), stage 3 trains a base separator
+# (PIT over SI-SNR) and one fine-tuned copy per --sep_losses (configs
+# sep_base.yaml, sep_finetune_LOSS.yaml), stage 5 scores SI-SDR(i)/STOI under
+# the best permutation, stage 6 gives cpWER/ORC-WER (meeteval) of the separated
+# streams, stage 7 is skipped, stage 8 adds the encoder passes of pit vs gpit.
+#
 # Every step writes a ".done" marker last; the marker holds a signature of the
 # step's inputs (options, config contents, upstream markers), so a rerun skips
 # finished steps and redoes a step whose inputs changed.
@@ -40,18 +48,24 @@ ngpu=0                  # GPUs for training / inference (0: CPU)
 train_threads=2         # CPU threads of a training job
 parallel_models=false   # true: fine-tune (stage 3) and enhance (stage 4) all models at once
 python=python           # python interpreter (path.sh puts the repo's .venv first)
+num_spk=1               # 1: enhancement; >= 2: separation of N-speaker mixtures
 
 # stage 1
 an4_root=""             # extracted AN4 (CMU layout); empty: download into downloads/
 download_dir=downloads
 num_dev_spk=3           # training speakers held out as dev
 skip_bad_audio=false    # true: leave invalid audio out (listed in data/bad_audio.txt)
+local_data_opts=""      # extra options to local/data.sh (e.g. a corpus root)
 # stage 2
 noise_dir=""            # folder of noise recordings; empty: generated (coloured + babble)
 snrs="20 10 5 0"        # SNRs (dB) drawn per utterance
 reverb=false            # true: pyroomacoustics room impulse responses
 train_copies=1          # noisy copies per training utterance
 seed=0
+simulate=true           # false: data/{train,dev,test} already hold the noisy mixtures (real corpora)
+offsets="0 1.0"         # separation: start of speaker 2 after speaker 1 (s, MIN MAX)
+sir_range="0 5"         # separation: level of speaker 1 over speaker 2 (dB, MIN MAX)
+rt60="0.2 0.5"          # separation with --reverb true: reverberation time (s, MIN MAX)
 # stage 3
 conf_dir=conf           # where the default configs are
 enh_config=""           # base model config (default: ${conf_dir}/enh_base.yaml)
@@ -61,6 +75,8 @@ upstream=tiny           # SSL model of the losses and of the downstream ASR
 init_param=""           # an existing base model (.pth): skip base training
 base_config=""          # its config.yaml (default: next to --init_param)
 enh_args=""             # extra options to enh_train
+sep_losses="si_snr ssl_mse"  # separation: fine-tuned models (any criterion with a config)
+ref_prefix=spk          # separation: references REF_PREFIXn.scp (spk: as in the mixture, dereverb: dry)
 # stage 4-7
 eval_sets="dev test"    # sets to enhance and score
 asr_set=test            # set for the ASR WERs and the report
@@ -96,6 +112,10 @@ Options (default):
   --enh_args "..." --asr_args "..." (extra ESPnet training options)
   --eval_sets "${eval_sets}" --asr_set ${asr_set} --sphinx_dict FILE --sphinx_lm FILE
   --asr_config FILE --decode_config FILE --results ${results} --plot ${plot}
+  --local_data_opts "..." --simulate ${simulate}   (false: local/data.sh gives the mixtures)
+Separation (--num_spk ${num_spk}; >= 2):
+  --sep_losses "${sep_losses}" --ref_prefix ${ref_prefix} --offsets "${offsets}"
+  --sir_range "${sir_range}" --rt60 "${rt60}"   configs: sep_base.yaml, sep_finetune_LOSS.yaml
 EOF
 )
 
@@ -110,7 +130,7 @@ run_args="$*"
 
 # ---------------------------------------------------------------- checks
 is_int() { [[ "$1" =~ ^[0-9]+$ ]]; }
-for v in stage stop_stage nj ngpu train_threads num_dev_spk train_copies seed; do
+for v in stage stop_stage nj ngpu train_threads num_dev_spk train_copies seed num_spk; do
     is_int "${!v}" || die "--${v} must be a non-negative integer, got '${!v}'"
 done
 [ "${nj}" -ge 1 ] || die "--nj must be >= 1"
@@ -120,15 +140,25 @@ for s in ${snrs}; do
     [[ "$s" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || die "--snrs: '$s' is not a number (dB)"
 done
 [ -n "${snrs}" ] || die "--snrs is empty"
-for l in ${ssl_losses}; do
-    case "$l" in ssl_*) ;; *) die "--ssl_losses: '$l' is not an ssl_* criterion" ;; esac
-done
+[ "${num_spk}" -ge 1 ] || die "--num_spk must be >= 1"
+[ "${simulate}" = true ] || [ "${simulate}" = false ] || die "--simulate must be true or false"
+if [ "${num_spk}" -eq 1 ]; then
+    for l in ${ssl_losses}; do
+        case "$l" in ssl_*) ;; *) die "--ssl_losses: '$l' is not an ssl_* criterion" ;; esac
+    done
+    ft_losses=${ssl_losses}
+else
+    [[ "${ref_prefix}" =~ ^(spk|dereverb)$ ]] || die "--ref_prefix must be spk or dereverb"
+    [ -n "${sep_losses}" ] || die "--sep_losses is empty"
+    ft_losses=${sep_losses}
+fi
 [ -z "${an4_root}" ] || [ -d "${an4_root}" ] || die "--an4_root ${an4_root} is not a directory"
 [ -z "${noise_dir}" ] || [ -d "${noise_dir}" ] || die "--noise_dir ${noise_dir} is not a directory"
 [ -z "${init_param}" ] || [ -f "${init_param}" ] || die "--init_param ${init_param} does not exist"
 
-enh_config=${enh_config:-${conf_dir}/enh_base.yaml}
-finetune_config=${finetune_config:-${conf_dir}/enh_finetune_LOSS.yaml}
+if [ "${num_spk}" -eq 1 ]; then _cfg=enh; else _cfg=sep; fi
+enh_config=${enh_config:-${conf_dir}/${_cfg}_base.yaml}
+finetune_config=${finetune_config:-${conf_dir}/${_cfg}_finetune_LOSS.yaml}
 asr_config=${asr_config:-${conf_dir}/asr_superb.yaml}
 decode_config=${decode_config:-${conf_dir}/decode_asr.yaml}
 if [ -n "${an4_root}" ]; then
@@ -241,8 +271,14 @@ n_lines() { wc -l < "$1" | tr -d ' '; }
 # rotate a training log so that a resumed run keeps the earlier epochs' lines
 rotate_log() { [ ! -f "$1" ] || mv "$1" "$1.$(date +%s)"; }
 
-enh_models="base ${ssl_losses}"
-frontends="noisy ${enh_models}"
+enh_models="base ${ft_losses}"
+if [ "${num_spk}" -eq 1 ]; then
+    frontends="noisy ${enh_models}"
+    ref_scp() { echo "spk1.scp"; }
+else
+    frontends="mixture ${enh_models}"
+    ref_scp() { echo "${ref_prefix}$1.scp"; }  # ref_scp N: the reference of speaker N
+fi
 train_dir=${data}/train_noisy
 valid_dir=${data}/dev_noisy
 data_marker=${data}/.stage1.done
@@ -252,13 +288,14 @@ sim_marker=${data}/.stage2.done
 if run_stage 1; then
     stage_start 1 "data preparation"
     sig=(an4_root="${an4_root}" num_dev_spk="${num_dev_spk}" skip_bad_audio="${skip_bad_audio}")
+    [ -z "${local_data_opts}" ] || sig+=(local_data_opts="${local_data_opts}")
     if is_done "${data_marker}" "${sig[@]}"; then
         skipped "stage 1" "${data_marker}"
     else
         mkdir -p "${exp}/data/log"
         ./local/data.sh --an4_root "${an4_root}" --download_dir "${download_dir}" \
             --data "${data}" --num_dev_spk "${num_dev_spk}" --skip_bad_audio "${skip_bad_audio}" \
-            --python "${python}" 2>&1 | tee "${exp}/data/log/data.log" \
+            --python "${python}" ${local_data_opts} 2>&1 | tee "${exp}/data/log/data.log" \
             || die "data preparation failed (log: ${exp}/data/log/data.log)"
         mark_done "${data_marker}" "${sig[@]}"
     fi
@@ -271,8 +308,33 @@ if run_stage 2; then
     [ -f "${data_marker}" ] || die "stage 1 has not finished (${data_marker} missing)"
     sig=(noise_dir="${noise_dir}" snrs="${snrs}" reverb="${reverb}" seed="${seed}" \
          train_copies="${train_copies}" "${data_marker}")
+    [ "${simulate}" = true ] || sig+=(simulate=false)
+    [ "${num_spk}" -eq 1 ] || sig+=(num_spk="${num_spk}" offsets="${offsets}" \
+                                    sir_range="${sir_range}" rt60="${rt60}")
     if is_done "${sim_marker}" "${sig[@]}"; then
         skipped "stage 2" "${sim_marker}"
+    elif [ "${simulate}" = false ]; then
+        for dset in train dev test; do  # the corpus's own mixtures: the data dirs as they are
+            [ -f "${data}/${dset}/wav.scp" ] || die "${data}/${dset}/wav.scp missing (stage 1)"
+            rm -rf "${data}/${dset}_noisy"; cp -r "${data}/${dset}" "${data}/${dset}_noisy"
+        done
+        mark_done "${sim_marker}" "${sig[@]}"
+    elif [ "${num_spk}" -eq 2 ]; then
+        mkdir -p "${exp}/simulation/log"
+        for dset in train dev test; do
+            if [ "${dset}" = train ]; then part=train; copies=${train_copies}; else part=eval; copies=1; fi
+            ${train_cmd} "${exp}/simulation/log/simulate_${dset}.log" \
+                ${python} "${ext_dir}/bin/simulate_mixtures.py" --copies "${copies}" \
+                    --src_dir "${data}/${dset}" --out_dir "${data}/${dset}_noisy" \
+                    --wav_dir "${dump}/mix/${dset}" --part "${part}" --snrs "${snrs}" \
+                    --noise_dir "${noise_dir}" --reverb "${reverb}" --seed "${seed}" \
+                    --offsets "${offsets}" --sir_range "${sir_range}" --rt60 "${rt60}" \
+                || die "simulation of ${dset} failed (log: ${exp}/simulation/log/simulate_${dset}.log)"
+            log "$(tail -n 3 "${exp}/simulation/log/simulate_${dset}.log" | grep simulated || true)"
+        done
+        mark_done "${sim_marker}" "${sig[@]}"
+    elif [ "${num_spk}" -gt 2 ]; then
+        die "--num_spk ${num_spk}: the simulation makes two-speaker mixtures; give --simulate false with a corpus of ${num_spk}-speaker mixtures"
     else
         mkdir -p "${exp}/simulation/log"
         for dset in train dev test; do
@@ -301,10 +363,14 @@ else
     base_config=${exp}/enh_base/config.yaml
 fi
 enh_data_opts() {  # train and valid data of the enhancement model
-    echo --train_data_path_and_name_and_type "${train_dir}/wav.scp,speech_mix,sound" \
-         --train_data_path_and_name_and_type "${train_dir}/spk1.scp,speech_ref1,sound" \
-         --valid_data_path_and_name_and_type "${valid_dir}/wav.scp,speech_mix,sound" \
-         --valid_data_path_and_name_and_type "${valid_dir}/spk1.scp,speech_ref1,sound"
+    local part dir n
+    for part in train valid; do
+        if [ "${part}" = train ]; then dir=${train_dir}; else dir=${valid_dir}; fi
+        echo --${part}_data_path_and_name_and_type "${dir}/wav.scp,speech_mix,sound"
+        for n in $(seq "${num_spk}"); do
+            echo --${part}_data_path_and_name_and_type "${dir}/$(ref_scp "${n}"),speech_ref${n},sound"
+        done
+    done
 }
 finetune_one() {  # finetune_one LOSS DIR CONFIG SIG...
     local loss=$1 _dir=$2 gen=$3; shift 3
@@ -322,13 +388,14 @@ finetune_one() {  # finetune_one LOSS DIR CONFIG SIG...
     log "fine-tuning with ${loss} done"
 }
 if run_stage 3; then
-    stage_start 3 "enhancement training (stats, base, fine-tuning: ${ssl_losses})"
+    stage_start 3 "enhancement training (stats, base, fine-tuning: ${ft_losses})"
     [ -f "${sim_marker}" ] || die "stage 2 has not finished (${sim_marker} missing)"
     [ -f "${enh_config}" ] || die "enhancement config ${enh_config} does not exist"
     common_opts="--ngpu ${ngpu} --use_tensorboard false --use_matplotlib true"
 
     # --- 3a: shape statistics (ESPnet's --collect_stats)
     sig=("${enh_config}" "${sim_marker}")
+    [ "${num_spk}" -eq 1 ] || sig+=(ref_prefix="${ref_prefix}")
     if is_done "${enh_stats}/.done" "${sig[@]}"; then
         skipped "stage 3 (stats)" "${enh_stats}/.done"
     else
@@ -383,13 +450,14 @@ if run_stage 3; then
     fi
 
     # --- 3c: one fine-tuned copy per SSL loss, same budget (config) each
-    for loss in ${ssl_losses}; do
+    for loss in ${ft_losses}; do
         _dir=${exp}/enh_${loss}
         src=${finetune_config//LOSS/${loss}}
         [ -f "${src}" ] || die "fine-tune config for ${loss} not found: ${src}"
         gen=${exp}/enh_configs/enh_finetune_${loss}.yaml
+        _req=true; [ "${num_spk}" -eq 1 ] || _req=false  # separation: also signal losses
         tool recipe_config set_upstream --in "${src}" --out "${gen}" --upstream "${upstream}" \
-            || die "cannot make the ${loss} config from ${src}"
+            --require "${_req}" || die "cannot make the ${loss} config from ${src}"
         sig=("${gen}" "${enh_stats}/.done" "${base_model}" enh_args="${enh_args}" ngpu="${ngpu}")
         if is_done "${_dir}/.done" "${sig[@]}"; then
             skipped "stage 3 (${loss})" "${_dir}/.done"
@@ -428,11 +496,13 @@ enhance_one() {  # enhance_one MODEL CONFIG MODEL_FILE ALL_SCP SIG...
         || die "enhancement with ${m} failed; see ${_logdir}/enh_inference.*.log"
     for dset in ${eval_sets}; do
         mkdir -p "${_base}/${dset}"
-        cat "${_logdir}"/output.*/spk1.scp | sort \
-            | awk 'NR == FNR { keep[$1] = 1; next } ($1 in keep)' "${data}/${dset}_noisy/wav.scp" - \
-            > "${_base}/${dset}/spk1.scp"
-        [ "$(n_lines "${_base}/${dset}/spk1.scp")" -eq "$(n_lines "${data}/${dset}_noisy/wav.scp")" ] \
-            || die "enhanced ${dset} by ${m} is incomplete: see ${_logdir}"
+        for n in $(seq "${num_spk}"); do
+            cat "${_logdir}"/output.*/spk${n}.scp | sort \
+                | awk 'NR == FNR { keep[$1] = 1; next } ($1 in keep)' "${data}/${dset}_noisy/wav.scp" - \
+                > "${_base}/${dset}/spk${n}.scp"
+            [ "$(n_lines "${_base}/${dset}/spk${n}.scp")" -eq "$(n_lines "${data}/${dset}_noisy/wav.scp")" ] \
+                || die "enhanced ${dset} by ${m} is incomplete: see ${_logdir}"
+        done
     done
     mark_done "${_base}/.done" "$@"
 }
@@ -466,21 +536,63 @@ fi
 est_scp() {  # est_scp FRONTEND SET: the signals a front-end gives for a set
     case "$1" in
         clean) echo "${data}/$2/wav.scp" ;;
-        noisy) echo "${data}/$2_noisy/wav.scp" ;;
+        noisy|mixture) echo "${data}/$2_noisy/wav.scp" ;;
         *) echo "$(enh_out "$1" "$2")/spk1.scp" ;;
     esac
+}
+est_scps() {  # est_scps FRONTEND SET: separation: the streams (space-separated scps)
+    local n out=""
+    case "$1" in
+        mixture) echo "${data}/$2_noisy/wav.scp"; return ;;
+        clean)  # the dry speech where the simulation / corpus has it
+            for n in $(seq "${num_spk}"); do
+                if [ -f "${data}/$2_noisy/dereverb${n}.scp" ]; then out+=" ${data}/$2_noisy/dereverb${n}.scp"
+                else out+=" ${data}/$2_noisy/$(ref_scp "${n}")"; fi
+            done ;;
+        *) for n in $(seq "${num_spk}"); do out+=" $(enh_out "$1" "$2")/spk${n}.scp"; done ;;
+    esac
+    echo ${out}
 }
 
 fe_marker() {  # fe_marker FRONTEND: the marker of the step that made its signals
     case "$1" in
-        clean) echo "${data_marker}" ;;
-        noisy) echo "${sim_marker}" ;;
+        clean) if [ "${num_spk}" -eq 1 ]; then echo "${data_marker}"; else echo "${sim_marker}"; fi ;;
+        noisy|mixture) echo "${sim_marker}" ;;
         *) echo "${exp}/enhanced/$1/.done" ;;
     esac
 }
 
 # ================================================================ stage 5
-if run_stage 5; then
+if run_stage 5 && [ "${num_spk}" -gt 1 ]; then
+    stage_start 5 "separation scores (SI-SDR, SI-SDRi, STOI under the best permutation)"
+    for dset in ${eval_sets}; do
+        _dir=${exp}/scores/${dset}
+        refs=(); systems=(); sig=("${data}/${dset}_noisy/wav.scp" "${sim_marker}")
+        for n in $(seq "${num_spk}"); do
+            refs+=(--ref_scp "${data}/${dset}_noisy/$(ref_scp "${n}")")
+            sig+=("${data}/${dset}_noisy/$(ref_scp "${n}")")
+        done
+        for fe in ${frontends}; do
+            scps=$(est_scps "${fe}" "${dset}")
+            for scp in ${scps}; do
+                [ -f "${scp}" ] || die "${scp} missing: run stage 4"
+                sig+=("${scp}")
+            done
+            systems+=("${fe}=${scps// /,}"); sig+=("$(fe_marker "${fe}")")
+        done
+        if is_done "${_dir}/.done" "${sig[@]}"; then
+            skipped "stage 5 (${dset})" "${_dir}/.done"
+            continue
+        fi
+        ${decode_cmd} "${_dir}/log/score.log" \
+            ${python} "${ext_dir}/bin/score_sep.py" --mix_scp "${data}/${dset}_noisy/wav.scp" \
+                "${refs[@]}" --out_dir "${_dir}" "${systems[@]}" \
+            || die "scoring ${dset} failed; see ${_dir}/log/score.log"
+        grep -E '^[a-z_0-9]+: si_sdr' "${_dir}/log/score.log" | sed "s/^/  ${dset} /" || true
+        mark_done "${_dir}/.done" "${sig[@]}"
+    done
+    stage_end
+elif run_stage 5; then
     stage_start 5 "signal scores (SI-SDR, PESQ, STOI, ESTOI)"
     for dset in ${eval_sets}; do
         _dir=${exp}/scores/${dset}
@@ -507,7 +619,44 @@ if run_stage 5; then
 fi
 
 # ================================================================ stage 6
-if run_stage 6; then
+sep_sphinx_one() {  # sep_sphinx_one FE DIR (streams and refs in args, signature in sig)
+    local fe=$1 _dir=$2
+    ${decode_cmd} "${_dir}/log/decode.log" \
+        ${python} "${ext_dir}/bin/sep_asr_sphinx.py" "${args[@]}" --out_dir "${_dir}" \
+            --dict "${sphinx_dict}" --lm "${sphinx_lm}" \
+        || die "pocketsphinx decoding of ${fe} failed; see ${_dir}/log/decode.log"
+    log "  ${fe}: $(grep -o 'cpWER [0-9.]*% ORC-WER [0-9.]*%' "${_dir}/log/decode.log" | tail -n 1)"
+    mark_done "${_dir}/.done" "${sig[@]}"
+}
+if run_stage 6 && [ "${num_spk}" -gt 1 ]; then
+    stage_start 6 "independent ASR (pocketsphinx + AN4 dictionary/LM) on ${asr_set}: cpWER, ORC-WER"
+    [ -f "${sphinx_dict}" ] || die "pocketsphinx dictionary ${sphinx_dict} not found (--sphinx_dict)"
+    [ -f "${sphinx_lm}" ] || die "pocketsphinx LM ${sphinx_lm} not found (--sphinx_lm)"
+    for fe in clean ${frontends}; do
+        _dir=${exp}/asr_sphinx/${asr_set}/${fe}
+        args=(); sig=("${sphinx_dict}" "${sphinx_lm}" "$(fe_marker "${fe}")")
+        for scp in $(est_scps "${fe}" "${asr_set}"); do
+            [ -f "${scp}" ] || die "${scp} missing: run the earlier stages"
+            args+=(--wav_scp "${scp}"); sig+=("${scp}")
+        done
+        if [ ! -f "${data}/${asr_set}_noisy/text_spk1" ]; then
+            log "WARNING: ${data}/${asr_set}_noisy/text_spk1 missing (no transcriptions): no WER"
+            break
+        fi
+        for n in $(seq "${num_spk}"); do
+            [ -f "${data}/${asr_set}_noisy/text_spk${n}" ] || die "${data}/${asr_set}_noisy/text_spk${n} missing"
+            args+=(--ref "${data}/${asr_set}_noisy/text_spk${n}"); sig+=("${data}/${asr_set}_noisy/text_spk${n}")
+        done
+        if is_done "${_dir}/.done" "${sig[@]}"; then
+            skipped "stage 6 (${fe})" "${_dir}/.done"
+            continue
+        fi
+        # args and sig are read by sep_sphinx_one (in a subshell with --parallel_models true)
+        start_step "pocketsphinx on ${fe}" sep_sphinx_one "${fe}" "${_dir}"
+    done
+    wait_steps
+    stage_end
+elif run_stage 6; then
     stage_start 6 "independent ASR (pocketsphinx + AN4 dictionary/LM) on ${asr_set}"
     [ -f "${sphinx_dict}" ] || die "pocketsphinx dictionary ${sphinx_dict} not found (--sphinx_dict)"
     [ -f "${sphinx_lm}" ] || die "pocketsphinx LM ${sphinx_lm} not found (--sphinx_lm)"
@@ -534,7 +683,9 @@ fi
 asr_exp=${exp}/asr_superb
 asr_stats=${exp}/asr_stats
 token_list=${data}/token_list/char/tokens.txt
-if run_stage 7; then
+if run_stage 7 && [ "${num_spk}" -gt 1 ]; then
+    log "stage 7 (SUPERB-style downstream ASR) is for enhancement only; skipped with --num_spk ${num_spk}"
+elif run_stage 7; then
     stage_start 7 "SUPERB-style downstream ASR (upstream ${upstream}) on ${asr_set}"
     [ -f "${asr_config}" ] || die "ASR config ${asr_config} does not exist"
     [ -f "${data_marker}" ] || die "stage 1 has not finished"
@@ -630,7 +781,41 @@ if run_stage 7; then
 fi
 
 # ================================================================ stage 8
-if run_stage 8; then
+if run_stage 8 && [ "${num_spk}" -gt 1 ]; then
+    stage_start 8 "report: ${results}"
+    # encoder forward passes per training step, pit vs gpit, on one batch of the dev set
+    _crit=""
+    for l in ${ft_losses}; do case "$l" in ssl_*) _crit=${_crit:-$l} ;; esac; done
+    sig=(frontends="${frontends}" upstream="${upstream}" criterion="${_crit}")
+    for f in "${exp}"/scores/"${asr_set}"/.done "${exp}"/asr_sphinx/"${asr_set}"/*/.done "${exp}"/enh_*/.done; do
+        [ -f "$f" ] && sig+=("$f")
+    done
+    _marker=${exp}/report/.done
+    if is_done "${_marker}" "${sig[@]}" && [ -f "${results}" ]; then
+        skipped "stage 8" "${_marker}"
+    else
+        if [ -n "${_crit}" ]; then
+            ${decode_cmd} "${exp}/passes/log/count.log" \
+                ${python} "${ext_dir}/bin/count_encoder_passes.py" --data_dir "${valid_dir}" \
+                    --num_spk "${num_spk}" --criterion "${_crit}" --upstream "${upstream}" \
+                    --out "${exp}/passes/passes.json" \
+                || die "counting encoder passes failed; see ${exp}/passes/log/count.log"
+        fi
+        notes="Recipe: \`$(basename "$(dirname "$(pwd)")")/$(basename "$(pwd)")\`, upstream \`${upstream}\`, "
+        notes+="references \`${ref_prefix}N.scp\`; configs from \`${conf_dir}\`. "
+        [ "${simulate}" = false ] || notes+="Simulation: SNRs {${snrs}} dB, noise: ${noise_dir:-generated coloured noise}, reverb ${reverb} (RT60 ${rt60} s), offsets ${offsets} s, SIR ${sir_range} dB. "
+        notes+="Per-stage wall times: \`${exp}/stage_times.txt\`."
+        ${decode_cmd} "${exp}/report/log/report.log" \
+            ${python} "${ext_dir}/bin/make_sep_report.py" --exp "${exp}" --set "${asr_set}" \
+                --frontends "${frontends}" --out "${results}" --png "${plot}" \
+                --title "$(basename "$(dirname "$(pwd)")")/$(basename "$(pwd)"): transcription-free fine-tuning of a separator" \
+                --notes "${notes}" \
+            || die "report failed; see ${exp}/report/log/report.log"
+        mark_done "${_marker}" "${sig[@]}"
+    fi
+    log "results in $(pwd)/${results}"
+    stage_end
+elif run_stage 8; then
     stage_start 8 "report: ${results}"
     sig=(frontends="${frontends}" upstream="${upstream}")
     for f in "${exp}"/scores/"${asr_set}"/.done "${exp}"/asr_sphinx/"${asr_set}"/*/.done \
