@@ -100,12 +100,16 @@ def collect(exp: Path, frontends: Sequence[str], eval_set: str) -> List[Dict[str
     return rows
 
 
-def markdown_table(rows: List[Dict[str, object]]) -> str:
-    head = ["front-end"] + [c[0] for c in COLUMNS]
+def markdown_table(rows: List[Dict[str, object]], columns=None,
+                   first: str = "front-end") -> str:
+    """One row per front-end; ``columns`` as (label, source, key, format),
+    default this report's; missing or NaN values print as ``-``."""
+    columns = COLUMNS if columns is None else columns
+    head = [first] + [c[0] for c in columns]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [str(r["frontend"])]
-        for col, _, _, fmt in COLUMNS:
+        for col, _, _, fmt in columns:
             v = r[col]
             cells.append("-" if v is None or (isinstance(v, float) and math.isnan(v))
                          else fmt.format(v))

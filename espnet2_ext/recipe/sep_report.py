@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from espnet2_ext.recipe.common import RecipeError, run_cli, write_text_atomic
+from espnet2_ext.recipe.report import markdown_table as _markdown_table
 from espnet2_ext.recipe.report import parse_train_log, plot_convergence, train_logs
 
 COLUMNS = [
@@ -52,16 +52,7 @@ def collect(exp: Path, frontends: Sequence[str], eval_set: str) -> List[Dict[str
 
 
 def markdown_table(rows: List[Dict[str, object]]) -> str:
-    head = ["model"] + [c[0] for c in COLUMNS]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        cells = [str(r["frontend"])]
-        for col, _, _, fmt in COLUMNS:
-            v = r[col]
-            cells.append("-" if v is None or (isinstance(v, float) and math.isnan(v))
-                         else fmt.format(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return _markdown_table(rows, columns=COLUMNS, first="model")
 
 
 def make_report(exp: Path, frontends: Sequence[str], models: Sequence[str], eval_set: str,
