@@ -11,6 +11,9 @@ gradient of x, relative to our largest magnitude).
 CPU peak memory is the process's peak RSS during the call above its RSS
 before it (Linux ``/proc/self/clear_refs`` reset of VmHWM); CUDA peak memory
 is ``torch.cuda.max_memory_allocated`` above the allocation before the call.
+Memory is measured in a second pass after all timing: it needs glibc to
+return every freed block to the OS, which makes every call pay fresh page
+faults and would distort the times.
 
 Examples::
 
@@ -46,7 +49,9 @@ def _fix_malloc_threshold():
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 17)  # M_MMAP_THRESHOLD = 128 KiB
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 1 << 17)  # M_MMAP_THRESHOLD = 128 KiB
+        libc.malloc_trim(0)  # and give back what earlier calls left in the heap
     except OSError:
         pass
 
@@ -121,9 +126,10 @@ def run_once(fn, x, y, device):
 
 def measure_interleaved(impls, x, y, device, repeat):
     """Warm every implementation up, then time them round-robin ``repeat``
-    times (so a load spike from other users of the machine hits all of them
-    alike) and keep each one's best time and largest peak memory."""
-    outs, best, best_cpu, peak, errors = {}, {}, {}, {}, {}
+    times (so a load spike from other users of the machine hits them all
+    alike) and keep each one's best wall and CPU time.  The allocator is left
+    as it is in training, so that freed blocks are reused."""
+    outs, best, best_cpu, errors = {}, {}, {}, {}
     for name, fn in impls.items():
         try:
             outs[name] = run_once(fn, x, y, device)  # warm-up (JIT, caches)
@@ -133,16 +139,22 @@ def measure_interleaved(impls, x, y, device, repeat):
         for name, fn in impls.items():
             if name in errors:
                 continue
-            with PeakMemory(device) as pm:
-                c0 = time.process_time()
-                t0 = time.perf_counter()
-                run_once(fn, x, y, device)
-                dt = time.perf_counter() - t0
-                dc = time.process_time() - c0
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            run_once(fn, x, y, device)
+            dt = time.perf_counter() - t0
+            dc = time.process_time() - c0
             best[name] = min(best.get(name, float("inf")), dt)
             best_cpu[name] = min(best_cpu.get(name, float("inf")), dc)
-            peak[name] = max(peak.get(name, float("-inf")), pm.peak_mib)
-    return outs, best, best_cpu, peak, errors
+    return outs, best, best_cpu, errors
+
+
+def measure_peak(fn, x, y, device):
+    """Peak memory of one call above the memory in use before it (run after
+    all timing, once the allocator returns every freed block to the OS)."""
+    with PeakMemory(device) as pm:
+        run_once(fn, x, y, device)
+    return pm.peak_mib
 
 
 def main(argv=None):
@@ -166,7 +178,6 @@ def main(argv=None):
                          "where torch's OpenMP regions wait for descheduled threads")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    _fix_malloc_threshold()
     if args.threads > 0:
         import numba
 
@@ -190,10 +201,8 @@ def main(argv=None):
     print(f"# CPU: {os.cpu_count()} cores visible, torch threads {torch.get_num_threads()}, "
           f"load average {os.getloadavg()[0]:.2f}; GPU: {dev_name}; torch {torch.__version__}")
     print()
-    print("| device | impl | N=M | d | fwd+bwd ms | ns/cell | CPU-time ms | peak MiB "
-          "| max rel diff vs ours (value / grad x) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     notes = set()
+    rows = []  # (device, name, n, d, x0, y0, fn, cells) then results
     for device in devices:
         impls = {p: make_impl(p, device, args.gamma) for p in peers}
         for n in sizes:
@@ -217,11 +226,13 @@ def main(argv=None):
                         skipped.append(name)
                         continue
                     active[name] = fn
-                outs, best, best_cpu, peak, errors = measure_interleaved(active, x, y, device, args.repeat)
+                outs, best, best_cpu, errors = measure_interleaved(active, x, y, device, args.repeat)
                 cells = args.batch * n * n
                 for name in active:
+                    row = dict(device=device, name=name, n=n, d=d, fn=active[name])
                     if name in errors:
-                        print(f"| {device} | {name} | {n} | {d} | error: {errors[name]} | | | | |")
+                        row["error"] = errors[name]
+                        rows.append(row)
                         continue
                     diff = ""
                     if "ours" in outs and name != "ours":
@@ -230,15 +241,44 @@ def main(argv=None):
                         dv = ((v.double() - ov.double()).abs().max() / ov.double().abs().max()).item()
                         dg = ((gx.double() - ogx.double()).abs().max() / ogx.double().abs().max()).item()
                         diff = f"{dv:.1e} / {dg:.1e}"
-                    t = best[name]
-                    print(f"| {device} | {name} | {n} | {d} | {t * 1e3:.1f} | {t * 1e9 / cells:.1f} | "
-                          f"{best_cpu[name] * 1e3:.1f} | {peak[name]:.0f} | {diff} |", flush=True)
+                    row.update(t=best[name], cpu=best_cpu[name], cells=cells, diff=diff)
+                    rows.append(row)
+                    print(f"# timed {device} {name} N={n} d={d}: {best[name] * 1e3:.1f} ms",
+                          file=sys.stderr, flush=True)
                 for name in skipped:
-                    print(f"| {device} | {name} | {n} | {d} | skipped (see note) | | | | |")
+                    rows.append(dict(device=device, name=name, n=n, d=d, skipped=True))
                 del x, y
                 if device == "cuda":
                     torch.cuda.empty_cache()
-    print(f"\n# load average at the end: {os.getloadavg()[0]:.2f}")
+    load_end = os.getloadavg()[0]
+
+    # memory pass, after all timing (the allocator setting below slows every call)
+    _fix_malloc_threshold()
+    for row in rows:
+        if "t" not in row:
+            continue
+        g = torch.Generator().manual_seed(args.seed)
+        x = (torch.randn(args.batch, row["n"], row["d"], generator=g) * args.scale).to(row["device"])
+        y = (torch.randn(args.batch, row["n"], row["d"], generator=g) * args.scale).to(row["device"])
+        x.requires_grad_(True)
+        y.requires_grad_(True)
+        row["peak"] = measure_peak(row["fn"], x, y, row["device"])
+        del x, y
+
+    print("| device | impl | N=M | d | fwd+bwd ms | ns/cell | CPU-time ms | peak MiB "
+          "| max rel diff vs ours (value / grad x) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        head = f"| {r['device']} | {r['name']} | {r['n']} | {r['d']} |"
+        if r.get("skipped"):
+            print(f"{head} skipped (see note) | | | | |")
+        elif "error" in r:
+            print(f"{head} error: {r['error']} | | | | |")
+        else:
+            t = r["t"]
+            print(f"{head} {t * 1e3:.1f} | {t * 1e9 / r['cells']:.1f} | {r['cpu'] * 1e3:.1f} | "
+                  f"{r['peak']:.0f} | {r['diff']} |")
+    print(f"\n# load average at the end of the timing: {load_end:.2f}")
     for note in sorted(notes):
         print(f"\nNote: {note}.")
 

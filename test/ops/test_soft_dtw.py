@@ -1,5 +1,6 @@
 """soft-DTW operator: kernels vs the plain-PyTorch reference, gradients, edge cases."""
 
+import importlib
 import math
 
 import pytest
@@ -183,6 +184,48 @@ def test_divergence_properties():
 
 # ----------------------------------------------------------------------------
 # lengths, padding, band
+
+
+@pytest.mark.parametrize("path", ["dense", "sparse"])
+@pytest.mark.parametrize("scale,gamma", [(1.0, 0.01), (0.2, 1.0)])  # sharp and soft alignments
+@pytest.mark.parametrize("normalize", [False, True])
+def test_cost_gradient_paths_match_autograd(monkeypatch, path, scale, gamma, normalize):
+    """The fused squared-Euclidean backward (dense matrix products, or the sum
+    over G's nonzero cells) equals torch autograd through the reference cost."""
+    sd = importlib.import_module("espnet2_ext.ops.soft_dtw")
+
+    monkeypatch.setattr(sd, "_SPARSE_GRAD_FRACTION", 0.0 if path == "dense" else float("inf"))
+    calls = []
+    orig = sd._sq_euclidean_grad_sparse
+    monkeypatch.setattr(sd, "_sq_euclidean_grad_sparse", lambda *a: calls.append(1) or orig(*a))
+    x, y, xl, yl = make_batch(3, 9, 12, 5, seed=11, scale=scale)
+    kw = dict(x_lengths=xl, y_lengths=yl, gamma=gamma, normalize=normalize)
+    ref = value_and_grads(soft_dtw, x, y, backend="reference", **kw)
+    got = value_and_grads(soft_dtw, x, y, backend="cpu", **kw)
+    assert bool(calls) == (path == "sparse")
+    for a, b in zip(got, ref):
+        _cmp(a, b, 1e-8)
+    for b in range(3):  # padded frames: exactly zero on both paths
+        assert torch.count_nonzero(got[1][b, xl[b]:]) == 0
+        assert torch.count_nonzero(got[2][b, yl[b]:]) == 0
+
+
+def test_sparse_gradient_path_taken_only_when_small():
+    """Sharp alignment of long sequences: G is nonzero near the path only, and
+    the sparse path (temporaries no larger than G) is chosen; soft: dense."""
+    sd = importlib.import_module("espnet2_ext.ops.soft_dtw")
+
+    taken = []
+    orig = sd._sq_euclidean_grad_sparse
+    try:
+        sd._sq_euclidean_grad_sparse = lambda *a: taken.append(1) or orig(*a)
+        for scale, gamma, expect in ((1.0, 0.1, True), (0.05, 1.0, False)):
+            taken.clear()
+            x, y, _, _ = make_batch(2, 60, 60, 8, dtype=F32, seed=5, scale=scale)
+            value_and_grads(soft_dtw, x, y, gamma=gamma, backend="cpu")
+            assert bool(taken) == expect, (scale, gamma)
+    finally:
+        sd._sq_euclidean_grad_sparse = orig
 
 
 def test_padded_frames_get_exact_zero_grad_and_do_not_matter():

@@ -8,7 +8,9 @@ normalize=False, backend="auto") -> Tensor (B,)``
     distance, built with matrix products (``|x|^2 + |y|^2 - 2 x y^T``, clamped
     at 0), so memory is O(B N M), never O(B N M d).  Gradients flow to ``x`` and
     ``y``; padded frames (beyond ``x_lengths`` / ``y_lengths``) get exactly
-    zero gradient and do not influence the value.
+    zero gradient and do not influence the value.  The cost's backward is
+    fused (one matrix product per input, or, on CPU when the DP gradient is
+    nonzero on few cells, i.e. a sharp alignment, a sum over those cells).
 ``soft_dtw_from_cost(cost, x_lengths=None, y_lengths=None, gamma=0.1,
 bandwidth=None, backend="auto") -> Tensor (B,)``
     Same DP on a precomputed cost matrix (B, N, M) (L1, cosine, ...);
@@ -130,8 +132,11 @@ def _check_tensor(t, name, rank):
         raise ValueError(f"{name} must be float32 or float64, got {t.dtype}")
     if any(s < 1 for s in t.shape):
         raise ValueError(f"{name} must have non-empty dimensions, got shape {tuple(t.shape)}")
-    if not bool(torch.isfinite(t).all()):
-        raise ValueError(f"{name} contains non-finite values (NaN or inf)")
+    # one reduction instead of an elementwise pass: a NaN or inf anywhere makes
+    # the sum non-finite; only then (or on overflow of a finite sum) look closer
+    with torch.no_grad():
+        if not bool(torch.isfinite(t.sum())) and not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} contains non-finite values (NaN or inf)")
 
 
 def _check_lengths(lengths, name, batch, max_len):
@@ -259,11 +264,87 @@ def _dp(cost, nx, ny, gamma, bandwidth, backend):
     return _SoftDTWKernel.apply(cost, nx, ny, lo, hi, gamma, backend)
 
 
-def _sq_euclidean(x, y):
-    """(B, N, M) squared distances via matrix products, clamped at 0."""
+def _sq_euclidean_autograd(x, y):
+    """(B, N, M) squared distances via matrix products, clamped at 0, with
+    torch's own autograd (the reference backend's cost, which the tests hold
+    the fused version below to)."""
     x2 = (x * x).sum(-1).unsqueeze(-1)
     y2 = (y * y).sum(-1).unsqueeze(-2)
     return torch.relu(torch.baddbmm(x2 + y2, x, y.transpose(1, 2), alpha=-2.0))
+
+
+class _SqEuclidean(torch.autograd.Function):
+    """Squared Euclidean cost (B, N, M) of x (B, N, d), y (B, M, d), one
+    matrix product forward and one per input backward.
+
+    ``D[i, j] = max(|x_i|^2 + |y_j|^2 - 2 x_i . y_j, 0)``; with ``G = dL/dD``:
+    ``dL/dx = 2 (x * rowsum(G) - G y)``, ``dL/dy = 2 (y * colsum(G) - G^T x)``.
+    The clamp only guards against rounding below zero (the distance of a frame
+    to itself); its gradient is taken as the distance's own, which is 0 there
+    up to that rounding.  A frame whose row (column) of ``G`` is all zero,
+    i.e. a padded frame, gets an exactly zero gradient.
+    """
+
+    @staticmethod
+    def forward(ctx, x, y):
+        x2 = (x * x).sum(-1).unsqueeze(-1)
+        y2 = (y * y).sum(-1).unsqueeze(-2)
+        D = torch.baddbmm(y2, x, y.transpose(1, 2), alpha=-2.0).add_(x2).clamp_min_(0.0)
+        ctx.save_for_backward(x, y)
+        return D
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, G):
+        x, y = ctx.saved_tensors
+        want_x, want_y = ctx.needs_input_grad[:2]
+        G = G.contiguous()
+        # Sharp alignments (gamma small against the cost differences) leave
+        # G nonzero only near the path; then the sum over those cells is far
+        # cheaper than two dense matrix products.  Taken only while its
+        # (nnz, d) temporaries are no larger than G itself, so memory stays
+        # O(B N M); CPU only (on a GPU the count would cost a synchronisation
+        # and the dense products are cheap).
+        if G.device.type == "cpu" and (
+                int(torch.count_nonzero(G)) * x.shape[-1] <= G.numel() * _SPARSE_GRAD_FRACTION):
+            return _sq_euclidean_grad_sparse(x, y, G, want_x, want_y)
+        gx = gy = None
+        if want_x:
+            gx = torch.baddbmm(x * G.sum(2, keepdim=True), G, y, beta=2.0, alpha=-2.0)
+        if want_y:
+            gy = torch.baddbmm(y * G.sum(1).unsqueeze(-1), G.transpose(1, 2), x, beta=2.0, alpha=-2.0)
+        return gx, gy
+
+
+# the sparse gradient path's temporaries (nnz x d) may be this fraction of G's size
+_SPARSE_GRAD_FRACTION = 1.0
+
+
+def _sq_euclidean_grad_sparse(x, y, G, want_x, want_y):
+    """dL/dx, dL/dy of the squared Euclidean cost from the nonzero cells of G
+    only: each cell (b, i, j) adds ``2 G (x_i - y_j)`` to x_i and its negative to y_j."""
+    B, N, M = G.shape
+    d = x.shape[-1]
+    flat = torch.flatten(G)
+    cells = torch.flatten(flat.nonzero())
+    rows = torch.div(cells, M, rounding_mode="floor")  # b * N + i
+    cols = torch.div(cells, N * M, rounding_mode="floor") * M + cells % M  # b * M + j
+    xr = x.reshape(B * N, d)
+    yr = y.reshape(B * M, d)
+    contrib = (xr.index_select(0, rows) - yr.index_select(0, cols)).mul_((2.0 * flat[cells]).unsqueeze(-1))
+    gx = gy = None
+    if want_x:
+        gx = x.new_zeros(B * N, d).index_add_(0, rows, contrib).view(B, N, d)
+    if want_y:
+        gy = y.new_zeros(B * M, d).index_add_(0, cols, contrib, alpha=-1).view(B, M, d)
+    return gx, gy
+
+
+def _sq_euclidean(x, y, backend="cpu"):
+    """(B, N, M) squared distances via matrix products, clamped at 0."""
+    if backend == "reference":
+        return _sq_euclidean_autograd(x, y)
+    return _SqEuclidean.apply(x, y)
 
 
 def soft_dtw_from_cost(cost: torch.Tensor,
@@ -311,10 +392,10 @@ def soft_dtw(x: torch.Tensor,
     nx = _check_lengths(x_lengths, "x_lengths", B, N)
     ny = _check_lengths(y_lengths, "y_lengths", B, M)
     backend = _resolve_backend(backend, x.device)
-    value = _dp(_sq_euclidean(x, y), nx, ny, gamma, bandwidth, backend)
+    value = _dp(_sq_euclidean(x, y, backend), nx, ny, gamma, bandwidth, backend)
     if normalize:
-        vxx = _dp(_sq_euclidean(x, x), nx, nx, gamma, bandwidth, backend)
-        vyy = _dp(_sq_euclidean(y, y), ny, ny, gamma, bandwidth, backend)
+        vxx = _dp(_sq_euclidean(x, x, backend), nx, nx, gamma, bandwidth, backend)
+        vyy = _dp(_sq_euclidean(y, y, backend), ny, ny, gamma, bandwidth, backend)
         value = value - 0.5 * (vxx + vyy)
     return value
 

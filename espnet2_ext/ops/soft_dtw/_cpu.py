@@ -22,6 +22,11 @@ with exactly the same arithmetic as the forward (min, shifted exps, sum).
 The weights therefore never go through ``exp((R' - R - D) / gamma)``, which
 loses all precision in float32 at small gamma.
 
+Forward rows are split into an interior (both predecessors of the row above
+exist: no bounds tests) and the few cells at the band's edges.  The sharp
+case (the second smallest predecessor ``cut`` or more above the smallest)
+is tested first with one branch and costs no ``exp`` at all.
+
 Shortcut: a predecessor whose shifted exponent ``(R_p - min) / gamma``
 exceeds ``cut`` (17 for float32, 37 for float64, i.e. exp(-cut) < eps / 2)
 gets weight exactly 0 and no ``exp`` call, and ``log(1)`` is skipped; the
@@ -48,9 +53,45 @@ def _shifted_exp(t, cut, zero, one):
     return zero
 
 
+@njit(cache=True, inline="always")
+def _softmin_add(d, up, left, dg, gamma, inv, cut, zero, one):
+    """d + softmin_gamma(up, left, dg), the forward rule of one cell.
+
+    Sharp case first: when even the second smallest predecessor is ``cut``
+    away from the smallest, both shifted exponentials would be exactly 0, the
+    sum exactly 1 and the log skipped, so the result is ``d + min``; testing
+    that once (one well-predicted branch, no exp) is what makes the common
+    case cheap.  Otherwise the general rule below, term by term as the
+    backward recomputes it."""
+    mn = min(up, min(left, dg))
+    mid = max(min(up, left), min(max(up, left), dg))
+    if (mid - mn) * inv >= cut:
+        return d + mn
+    eu = _shifted_exp((up - mn) * inv, cut, zero, one)
+    el = _shifted_exp((left - mn) * inv, cut, zero, one)
+    ed = _shifted_exp((dg - mn) * inv, cut, zero, one)
+    s = eu + el + ed
+    if s == one:
+        return d + mn
+    return d + (mn - gamma * math.log(s))
+
+
+@njit(cache=True, inline="always")
+def _edge_cell(Rp, i, j, plo, phi, inf, zero):
+    """(up, diagonal) predecessors of cell (i, j) near the band's edges or in row 0."""
+    if i == 0:
+        return inf, (zero if j == 0 else inf)
+    up = Rp[j] if (j >= plo and j <= phi) else inf
+    dg = Rp[j - 1] if (j - 1 >= plo and j - 1 <= phi) else inf
+    return up, dg
+
+
 @njit(cache=True, nogil=True)
 def sdtw_forward(D, nx, ny, lo, hi, gamma, inf, cut, items, R, out):
-    """For b in ``items``: fill R[b] inside the band, out[b] = R[b, nx-1, ny-1]."""
+    """For b in ``items``: fill R[b] inside the band, out[b] = R[b, nx-1, ny-1].
+
+    Each row is split into its interior, where both predecessors of the row
+    above exist (no bounds tests), and the few edge cells around it."""
     zero = gamma - gamma
     one = gamma / gamma
     inv = one / gamma
@@ -59,6 +100,9 @@ def sdtw_forward(D, nx, ny, lo, hi, gamma, inf, cut, items, R, out):
         n = nx[b]
         m = ny[b]
         for i in range(n):
+            Dc = D[b, i]
+            Rc = R[b, i]
+            Rp = R[b, i - 1] if i > 0 else R[b, 0]
             jlo = lo[b, i]
             jhi = hi[b, i]
             plo = 0
@@ -66,34 +110,23 @@ def sdtw_forward(D, nx, ny, lo, hi, gamma, inf, cut, items, R, out):
             if i > 0:
                 plo = lo[b, i - 1]
                 phi = hi[b, i - 1]
+            fa = max(jlo, plo + 1)
+            fc = min(jhi, phi)
+            if fa > fc:
+                fa = jhi + 1
+                fc = jhi
             left = inf
-            for j in range(jlo, jhi + 1):
-                if i == 0:
-                    up = inf
-                    if j == 0:
-                        dg = zero
-                    else:
-                        dg = inf
-                else:
-                    if j >= plo and j <= phi:
-                        up = R[b, i - 1, j]
-                    else:
-                        up = inf
-                    if j - 1 >= plo and j - 1 <= phi:
-                        dg = R[b, i - 1, j - 1]
-                    else:
-                        dg = inf
-                mn = min(up, min(left, dg))
-                eu = _shifted_exp((up - mn) * inv, cut, zero, one)
-                el = _shifted_exp((left - mn) * inv, cut, zero, one)
-                ed = _shifted_exp((dg - mn) * inv, cut, zero, one)
-                s = eu + el + ed
-                if s == one:
-                    r = D[b, i, j] + mn
-                else:
-                    r = D[b, i, j] + (mn - gamma * math.log(s))
-                R[b, i, j] = r
-                left = r
+            for j in range(jlo, fa):
+                up, dg = _edge_cell(Rp, i, j, plo, phi, inf, zero)
+                left = _softmin_add(Dc[j], up, left, dg, gamma, inv, cut, zero, one)
+                Rc[j] = left
+            for j in range(fa, fc + 1):
+                left = _softmin_add(Dc[j], Rp[j], left, Rp[j - 1], gamma, inv, cut, zero, one)
+                Rc[j] = left
+            for j in range(fc + 1, jhi + 1):
+                up, dg = _edge_cell(Rp, i, j, plo, phi, inf, zero)
+                left = _softmin_add(Dc[j], up, left, dg, gamma, inv, cut, zero, one)
+                Rc[j] = left
         out[b] = R[b, n - 1, m - 1]
 
 
