@@ -142,6 +142,8 @@ def sdtw_backward(R, nx, ny, lo, hi, gamma, inf, cut, gout, items, E):
         m = ny[b]
         E[b, n - 1, m - 1] = gout[b]
         for i in range(n - 1, -1, -1):
+            Rc = R[b, i]
+            Rp = R[b, i - 1] if i > 0 else R[b, 0]
             jlo = lo[b, i]
             jhi = hi[b, i]
             plo = 0
@@ -154,25 +156,8 @@ def sdtw_backward(R, nx, ny, lo, hi, gamma, inf, cut, gout, items, E):
                 if e == zero:
                     continue
                 # identical arithmetic to the forward soft-min of cell (i, j)
-                if j > jlo:
-                    left = R[b, i, j - 1]
-                else:
-                    left = inf
-                if i == 0:
-                    up = inf
-                    if j == 0:
-                        dg = zero
-                    else:
-                        dg = inf
-                else:
-                    if j >= plo and j <= phi:
-                        up = R[b, i - 1, j]
-                    else:
-                        up = inf
-                    if j - 1 >= plo and j - 1 <= phi:
-                        dg = R[b, i - 1, j - 1]
-                    else:
-                        dg = inf
+                left = Rc[j - 1] if j > jlo else inf
+                up, dg = _edge_cell(Rp, i, j, plo, phi, inf, zero)
                 mn = min(up, min(left, dg))
                 eu = _shifted_exp((up - mn) * inv, cut, zero, one)
                 el = _shifted_exp((left - mn) * inv, cut, zero, one)
