@@ -1,22 +1,11 @@
 """``python -m espnet2_ext.bin.make_report``: RESULTS.md and the convergence plot (stage 8).
 
-Recipes run this file by path, which loads no ESPnet (see espnet2_ext.recipe).
+Importing espnet2_ext loads no ESPnet, so the tool starts fast.
 """
 
 import sys
 
-if __name__ == "__main__" and not __package__:  # run by path: skip ESPnet registration
-    import types
-    from pathlib import Path
-
-    _pkg = Path(__file__).resolve().parents[1]
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _pkg / "bin"]
-    if "espnet2_ext" not in sys.modules:
-        _stub = types.ModuleType("espnet2_ext")
-        _stub.__path__ = [str(_pkg)]
-        sys.modules["espnet2_ext"] = _stub
-
-from espnet2_ext.recipe.report import cli  # noqa: E402
+from espnet2_ext.recipe.report import cli
 
 if __name__ == "__main__":
     sys.exit(cli())

@@ -5,10 +5,14 @@ Reads, for the evaluation set (``--set``, default ``test``):
 * ``EXP/scores/SET/FE/summary.json``            signal scores (stage 5);
 * ``EXP/asr_sphinx/SET/FE/wer.json``            independent ASR WER (stage 6);
 * ``EXP/asr_superb/decode_SET/FE/wer.json``     SUPERB-style downstream WER (stage 7);
+* ``EXP/pr_superb/decode_SET/FE/per.json``      SUPERB-style phoneme recognition PER
+  (stage 7 with ``--downstream_tasks pr``; the column appears only when present);
 * ``EXP/enh_FE/train.log``                      ESPnet's per-epoch ``[valid]`` losses.
 
 and writes one table (a row per front-end, a ``clean`` reference row for the
-WERs) plus a PNG of the validation loss per epoch of every model.
+WERs) plus a PNG of the validation loss per epoch of every model.  With several
+sets (``--set "test_seen test_unseen"``) every metric has one column per set,
+labelled by the set name without a leading ``test_`` (``seen``, ``unseen``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ COLUMNS = [
     ("WER indep. [%]", "sphinx", "wer", "{:.1f}"),
     ("WER downstream [%]", "superb", "wer", "{:.1f}"),
 ]
+PR_COLUMN = ("PER downstream [%]", "superb_pr", "wer", "{:.1f}")
 
 _EPOCH = re.compile(r"(\d+)epoch results: (.*)$")
 _SECTION = re.compile(r"\[(\w+)\] ")
@@ -84,20 +89,51 @@ def _load(path: Path) -> Optional[Dict[str, float]]:
         return None
 
 
-def collect(exp: Path, frontends: Sequence[str], eval_set: str) -> List[Dict[str, object]]:
+def _sources(exp: Path, eval_set: str, fe: str) -> Dict[str, Path]:
+    return {
+        "scores": exp / "scores" / eval_set / fe / "summary.json",
+        "sphinx": exp / "asr_sphinx" / eval_set / fe / "wer.json",
+        "superb": exp / "asr_superb" / f"decode_{eval_set}" / fe / "wer.json",
+        "superb_pr": exp / "pr_superb" / f"decode_{eval_set}" / fe / "per.json",
+    }
+
+
+def has_pr(exp: Path, frontends: Sequence[str], sets: Sequence[str]) -> bool:
+    return any(_sources(Path(exp), s, fe)["superb_pr"].is_file()
+               for s in sets for fe in ["clean"] + list(frontends))
+
+
+def collect(exp: Path, frontends: Sequence[str], eval_set: str,
+            columns=None) -> List[Dict[str, object]]:
+    columns = COLUMNS if columns is None else columns
     rows = []
     for fe in ["clean"] + list(frontends):
         row: Dict[str, object] = {"frontend": fe}
-        sources = {
-            "scores": exp / "scores" / eval_set / fe / "summary.json",
-            "sphinx": exp / "asr_sphinx" / eval_set / fe / "wer.json",
-            "superb": exp / "asr_superb" / f"decode_{eval_set}" / fe / "wer.json",
-        }
-        for col, src, key, _ in COLUMNS:
+        sources = _sources(Path(exp), eval_set, fe)
+        for col, src, key, _ in columns:
             d = None if (fe == "clean" and src == "scores") else _load(sources[src])
             row[col] = None if d is None else d.get(key)
         rows.append(row)
     return rows
+
+
+def set_label(name: str) -> str:
+    """Column label of a set: ``test_seen`` -> ``seen``."""
+    return name[len("test_"):] if name.startswith("test_") and len(name) > 5 else name
+
+
+def collect_sets(exp: Path, frontends: Sequence[str], sets: Sequence[str], columns):
+    """Rows and columns of a table over several sets: one column per metric and set,
+    metric-major (``SI-SDR [dB] (seen)``, ``SI-SDR [dB] (unseen)``, ...)."""
+    per_set = {s: collect(exp, frontends, s, columns) for s in sets}
+    cols = [(f"{c[0]} ({set_label(s)})",) + tuple(c[1:]) + (c[0], s) for c in columns for s in sets]
+    rows = []
+    for i, fe in enumerate(["clean"] + list(frontends)):
+        row: Dict[str, object] = {"frontend": fe}
+        for label, _, _, _, base, s in cols:
+            row[label] = per_set[s][i][base]
+        rows.append(row)
+    return rows, [c[:4] for c in cols]
 
 
 def markdown_table(rows: List[Dict[str, object]], columns=None,
@@ -165,10 +201,19 @@ def plot_convergence(curves: Dict[str, Dict[str, Dict[int, float]]], out: Path,
 
 
 def make_report(exp: Path, frontends: Sequence[str], models: Sequence[str], eval_set: str,
-                out_md: Path, out_png: Path, title: str = "", notes: str = "") -> str:
+                out_md: Path, out_png: Path, title: str = "", notes: str = "",
+                sphinx_desc: str = "AN4 dictionary and LM") -> str:
+    """``eval_set``: one set, or several separated by blanks (a column per set)."""
     exp = Path(exp)
-    rows = collect(exp, frontends, eval_set)
-    if all(all(r[c[0]] is None for c in COLUMNS) for r in rows):
+    sets = eval_set.split()
+    if not sets:
+        raise RecipeError("no evaluation set given (--set)")
+    columns = list(COLUMNS) + ([PR_COLUMN] if has_pr(exp, frontends, sets) else [])
+    if len(sets) == 1:
+        rows = collect(exp, frontends, sets[0], columns)
+    else:
+        rows, columns = collect_sets(exp, frontends, sets, columns)
+    if all(all(r[c[0]] is None for c in columns) for r in rows):
         raise RecipeError(f"no results found under {exp} for set {eval_set!r}; "
                           "run stages 5-7 first")
     curves = {m: parse_train_log(train_logs(exp / f"enh_{m}")) for m in models}
@@ -180,15 +225,23 @@ def make_report(exp: Path, frontends: Sequence[str], models: Sequence[str], eval
             if Path(out_png).resolve().is_relative_to(Path(out_md).resolve().parent) \
             else Path(out_png).resolve()
         png_line = f"\n![validation loss per epoch]({rel})\n"
-    table = markdown_table(rows)
+    table = markdown_table(rows, columns)
     epochs = {m: len(c.get("loss", {})) for m, c in curves.items()}
-    md = [f"# {title or 'Results'}", "",
-          f"Evaluation set: `{eval_set}`. Signal scores against the clean reference of the "
-          "noisy simulation (`noisy` = unprocessed input); `clean` row: the clean test audio. "
-          "WER indep.: pocketsphinx (en-us acoustic model, AN4 dictionary and LM), a "
-          "recognizer no front-end was trained with. WER downstream: SUPERB-style ESPnet ASR "
-          "(frozen SSL upstream, learnable layer weights, small BLSTM-CTC) trained on clean "
-          "speech.", "", table]
+    if len(sets) == 1:
+        which = f"Evaluation set: `{sets[0]}`."
+    else:
+        which = ("Evaluation sets: " + ", ".join(f"`{s}` ({set_label(s)})" for s in sets)
+                 + ", one column per set.")
+    intro = (f"{which} Signal scores against the clean reference of the "
+             "noisy simulation (`noisy` = unprocessed input); `clean` row: the clean test audio. "
+             f"WER indep.: pocketsphinx (en-us acoustic model, {sphinx_desc}), a "
+             "recognizer no front-end was trained with. WER downstream: SUPERB-style ESPnet ASR "
+             "(frozen SSL upstream, learnable layer weights, small BLSTM-CTC) trained on clean "
+             "speech.")
+    if PR_COLUMN in columns or any(c[1] == "superb_pr" for c in columns):
+        intro += (" PER downstream: phone error rate of the same kind of model trained for "
+                  "phoneme recognition (targets from the CMU pronouncing dictionary).")
+    md = [f"# {title or 'Results'}", "", intro, "", table]
     if notes:
         md += [notes.strip(), ""]
     if curves:
@@ -203,7 +256,10 @@ def make_report(exp: Path, frontends: Sequence[str], models: Sequence[str], eval
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="make_report", description="RESULTS.md + convergence PNG")
     p.add_argument("--exp", default="exp")
-    p.add_argument("--set", default="test", dest="eval_set")
+    p.add_argument("--set", default="test", dest="eval_set",
+                   help="evaluation set, or several in one quoted word (a column per set)")
+    p.add_argument("--sphinx_desc", default="AN4 dictionary and LM",
+                   help="how the report describes pocketsphinx's dictionary and LM")
     p.add_argument("--frontends", default="noisy base ssl_mse ssl_mse_pad ssl_sdtw")
     p.add_argument("--models", default="", help="enh models to plot (default: frontends but noisy)")
     p.add_argument("--out", default="RESULTS.md")
@@ -218,7 +274,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     fes = a.frontends.split()
     models = a.models.split() or [f for f in fes if f != "noisy"]
     text = make_report(Path(a.exp), fes, models, a.eval_set, Path(a.out), Path(a.png), a.title,
-                       a.notes)
+                       a.notes, a.sphinx_desc)
     print(text)
     return 0
 

@@ -7,6 +7,8 @@ For every clean utterance: optional reverberation with a random shoe-box room
   soundfile reads; resampled to 16 kHz, channels averaged).  Training draws
   from the first ``train_fraction`` of each file, dev/test from the rest,
   so the two never share noise samples;
+* with ``--noise_scp`` (``NAME PATH`` per line, e.g. one DEMAND environment per
+  line): the same, from exactly those recordings, ``utt2noise`` giving NAME;
 * without: a generated default, half coloured noise (1/f^a spectrum, random
   a) and half babble summed from utterances of *other* training speakers.
 
@@ -203,6 +205,7 @@ def simulate(
     seed: int = 0,
     train_fraction: float = 0.8,
     copies: int = 1,
+    noise_scp: Optional[Path] = None,
 ) -> int:
     """Simulate ``src_dir`` into ``out_dir`` (audio under ``wav_dir``); returns #utterances."""
     if part not in ("train", "eval"):
@@ -216,6 +219,13 @@ def simulate(
     text = read_table(src_dir / "text", "clean text")
     utt2spk = read_table(src_dir / "utt2spk", "clean utt2spk")
     noise_files = [str(p) for p in list_noise_files(noise_dir)] if noise_dir else []
+    noise_names = {f: Path(f).stem for f in noise_files}
+    if noise_scp:
+        listed = read_table(Path(noise_scp), "noise list")
+        if not listed:
+            raise RecipeError(f"noise list {noise_scp} is empty")
+        noise_files = [wav_path(v, str(noise_scp)) for v in listed.values()]
+        noise_names = dict(zip(noise_files, listed))
     pool: Dict[str, List[str]] = {}
     if not noise_files:
         bdir = Path(babble_dir) if babble_dir else src_dir
@@ -241,7 +251,7 @@ def simulate(
         if noise_files:
             f = noise_files[int(rng.integers(len(noise_files)))]
             noise = noise_segment(load_noise(f), n, part, train_fraction, rng)
-            kind = Path(f).stem
+            kind = noise_names[f]
         elif rng.random() < 0.5:
             noise = coloured_noise(n, rng)
             kind = "coloured"
@@ -277,6 +287,8 @@ def get_parser() -> argparse.ArgumentParser:
                    help="which part of each noise recording to draw from")
     p.add_argument("--snrs", default="20 10 5 0", help="SNRs in dB to draw from")
     p.add_argument("--noise_dir", default="", help="folder of noise recordings (empty: generated)")
+    p.add_argument("--noise_scp", default="",
+                   help="NAME PATH list of noise recordings (instead of --noise_dir)")
     p.add_argument("--babble_dir", default="",
                    help="data dir whose speakers make the generated babble (default: --src_dir)")
     p.add_argument("--reverb", type=str2bool, default=False)
@@ -297,7 +309,8 @@ def main(argv=None) -> int:
     n = simulate(Path(a.src_dir), Path(a.out_dir), Path(a.wav_dir), a.part, snrs,
                  Path(a.noise_dir) if a.noise_dir else None,
                  Path(a.babble_dir) if a.babble_dir else None,
-                 a.reverb, a.seed, a.train_fraction, a.copies)
+                 a.reverb, a.seed, a.train_fraction, a.copies,
+                 Path(a.noise_scp) if a.noise_scp else None)
     print(f"simulated {n} utterances into {a.out_dir}")
     return 0
 

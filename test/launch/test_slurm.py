@@ -297,7 +297,7 @@ def test_cli_array_with_failure_names_task_and_log(slurm_cluster, tmp_path):
     assert (tmp_path / "log.3.log").read_text().splitlines()[4] == "3"
 
 
-@pytest.mark.slow  # python -m imports espnet2_ext, hence ESPnet (10-30 s)
+@pytest.mark.slow  # a real Slurm job array
 def test_cli_module_entry_point(slurm_cluster, tmp_path):
     """The whole path as a recipe spells it: python -m espnet2_ext.bin.launch."""
     conf = write_conf(tmp_path)

@@ -1,7 +1,6 @@
 """Helpers of the recipe tests (import them from here: ``from recipe_helpers import ...``;
 ``conftest`` is an ambiguous module name when several test folders have one)."""
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -55,3 +54,26 @@ def shared_or_skip():
     if not (SHARED / "an4" / "etc").is_dir() or not (SHARED / "noise").is_dir():
         pytest.skip(f"shared test data not found at {SHARED} (expected an4/ and noise/)")
     return SHARED
+
+
+RECIPE_FILES = ("run.sh", "enh_ssl.sh", "utils", "path.sh", "cmd.sh", "conf", "local")
+
+
+def make_recipe_dir(tmp: Path, recipe: Path, names=RECIPE_FILES) -> Path:
+    """``tmp/egs2/<corpus>/<task>`` made of symbolic links to the files of
+    ``recipe`` (its outputs, data/ exp/ ..., stay in tmp)."""
+    d = tmp / "egs2" / recipe.parent.name / recipe.name
+    d.mkdir(parents=True)
+    for name in names:
+        (d / name).symlink_to(recipe / name)
+    return d
+
+
+def run_recipe(d: Path, *args, timeout=900):
+    """``./run.sh ARGS`` in ``d`` with the local job backend; the CompletedProcess."""
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "CMD_BACKEND"}
+    return subprocess.run(["./run.sh", *args], cwd=d, capture_output=True, text=True,
+                          timeout=timeout, env=env)

@@ -1,7 +1,6 @@
 """Config helpers of the stage script (espnet2_ext.recipe.config)."""
 
 import numpy as np
-import pytest
 import soundfile as sf
 import yaml
 

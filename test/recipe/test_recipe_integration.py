@@ -6,11 +6,8 @@ input gives a clear error.  Skipped when the shared data is absent.
 """
 
 import json
-import os
 import re
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import soundfile as sf
@@ -18,6 +15,7 @@ import soundfile as sf
 from espnet2_ext.recipe.common import check_data_dir, read_table
 
 from recipe_helpers import RECIPE, shared_or_skip
+from recipe_helpers import make_recipe_dir, run_recipe as run
 
 pytestmark = pytest.mark.slow
 
@@ -25,25 +23,10 @@ FRONTENDS = ["noisy", "base", "ssl_mse", "ssl_mse_pad", "ssl_sdtw"]
 MODELS = FRONTENDS[1:]
 
 
-def make_recipe_dir(tmp: Path) -> Path:
-    """A recipe dir of symbolic links to egs2/mini_an4/enh1 (outputs stay in tmp)."""
-    d = tmp / "egs2" / "mini_an4" / "enh1"
-    d.mkdir(parents=True)
-    for name in ("run.sh", "enh_ssl.sh", "utils", "path.sh", "cmd.sh", "conf", "local"):
-        (d / name).symlink_to(RECIPE / name)
-    return d
-
-
-def run(d: Path, *args, timeout=900):
-    env = {k: v for k, v in os.environ.items() if k != "CMD_BACKEND"}
-    return subprocess.run(["./run.sh", *args], cwd=d, capture_output=True, text=True,
-                          timeout=timeout, env=env)
-
-
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
     shared = shared_or_skip()
-    d = make_recipe_dir(tmp_path_factory.mktemp("recipe"))
+    d = make_recipe_dir(tmp_path_factory.mktemp("recipe"), RECIPE)
     args = ["--an4_root", str(shared / "an4"),
             "--noise_dir", str(shared / "noise" / "speech_commands"),
             "--conf_dir", "conf/tiny", "--num_dev_spk", "3", "--snrs", "0 5 10",

@@ -5,8 +5,6 @@ separated outputs against PIT over SI-SNR, a rerun that skips every step, and
 clear errors.  Skipped when the shared data is absent."""
 
 import json
-import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import torch
 
 from espnet2_ext.recipe.common import check_data_dir, read_table
 
-from recipe_helpers import REPO, shared_or_skip
+from recipe_helpers import REPO, make_recipe_dir, run_recipe as run, shared_or_skip
 
 pytestmark = pytest.mark.slow
 
@@ -33,25 +31,11 @@ def template_or_skip():
         pytest.skip("egs2/TEMPLATE/enh_ssl1/enh_ssl.sh has no --num_spk (separation mode)")
 
 
-def make_recipe_dir(tmp: Path) -> Path:
-    d = tmp / "egs2" / "mini_an4" / "sep1"
-    d.mkdir(parents=True)
-    for name in ("run.sh", "enh_ssl.sh", "utils", "path.sh", "cmd.sh", "conf", "local"):
-        (d / name).symlink_to(SEP_RECIPE / name)
-    return d
-
-
-def run(d: Path, *args, timeout=900):
-    env = {k: v for k, v in os.environ.items() if k != "CMD_BACKEND"}
-    return subprocess.run(["./run.sh", *args], cwd=d, capture_output=True, text=True,
-                          timeout=timeout, env=env)
-
-
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
     template_or_skip()
     shared = shared_or_skip()
-    d = make_recipe_dir(tmp_path_factory.mktemp("sep_recipe"))
+    d = make_recipe_dir(tmp_path_factory.mktemp("sep_recipe"), SEP_RECIPE)
     args = ["--an4_root", str(shared / "an4"),
             "--noise_dir", str(shared / "noise" / "speech_commands"),
             "--conf_dir", "conf/tiny", "--num_dev_spk", "3",

@@ -16,14 +16,14 @@ from espnet2_ext.recipe.mswer import mswer_tables
 from espnet2_ext.recipe.sep_score import best_assignment, score_mixture, score_system
 from espnet2_ext.recipe.sep_simulate import mix_two, pair_utterances, simulate_mixtures
 
-from recipe_helpers import REPO, speech_like
+from recipe_helpers import speech_like
 
 SEP_EXTRA = ["spk1.scp", "spk2.scp", "dereverb1.scp", "dereverb2.scp", "noise1.scp",
              "text_spk1", "text_spk2", "utt2offset", "utt2sir", "utt2snr"]
 
 
 def clean_dir(tmp_path, an4):
-    r = subprocess.run([sys.executable, str(REPO / "espnet2_ext/bin/prep_an4.py"),
+    r = subprocess.run([sys.executable, "-m", "espnet2_ext.bin.prep_an4",
                         "--an4_root", str(an4), "--data_dir", str(tmp_path / "data"),
                         "--num_dev_spk", "1"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -94,7 +94,7 @@ def test_simulate_mixtures(tmp_path, an4, reverb):
 
 def test_simulate_cli_errors(tmp_path, an4):
     src = clean_dir(tmp_path, an4)
-    r = subprocess.run([sys.executable, str(REPO / "espnet2_ext/bin/simulate_mixtures.py"),
+    r = subprocess.run([sys.executable, "-m", "espnet2_ext.bin.simulate_mixtures",
                         "--src_dir", str(src), "--out_dir", str(tmp_path / "o"),
                         "--wav_dir", str(tmp_path / "w"), "--part", "train",
                         "--offsets", "1 0.5"], capture_output=True, text=True)
@@ -124,7 +124,7 @@ def test_score_system_files(tmp_path):
                         tmp_path / "out", with_stoi=False)
     assert summ["si_sdri"] > 20
     assert "2,1" in (tmp_path / "out" / "per_utt.tsv").read_text()
-    r = subprocess.run([sys.executable, str(REPO / "espnet2_ext/bin/score_sep.py"),
+    r = subprocess.run([sys.executable, "-m", "espnet2_ext.bin.score_sep",
                         "--mix_scp", str(scps["mix"]), "--ref_scp", str(scps["r1"]),
                         "--ref_scp", str(scps["r2"]), "--out_dir", str(tmp_path / "cli"),
                         "--no_stoi", f"mixture={scps['mix']}"], capture_output=True, text=True)
@@ -154,7 +154,7 @@ def test_cpwer_orcwer():
 def test_score_mswer_cli(tmp_path):
     for name, rows in {"r1": "m1 A B\n", "r2": "m1 C\n", "h1": "m1 C\n", "h2": "m1 A X\n"}.items():
         (tmp_path / name).write_text(rows)
-    r = subprocess.run([sys.executable, str(REPO / "espnet2_ext/bin/score_mswer.py"),
+    r = subprocess.run([sys.executable, "-m", "espnet2_ext.bin.score_mswer",
                         "--ref", str(tmp_path / "r1"), "--ref", str(tmp_path / "r2"),
                         "--hyp", str(tmp_path / "h1"), "--hyp", str(tmp_path / "h2"),
                         "--out", str(tmp_path / "w.json")], capture_output=True, text=True)
@@ -189,7 +189,7 @@ def test_gpit_recovers_pit_permutation_on_an4_mixtures(tmp_path):
     from recipe_helpers import shared_or_skip
 
     shared = shared_or_skip()
-    r = subprocess.run([sys.executable, str(REPO / "espnet2_ext/bin/prep_an4.py"),
+    r = subprocess.run([sys.executable, "-m", "espnet2_ext.bin.prep_an4",
                         "--an4_root", str(shared / "an4"), "--data_dir", str(tmp_path / "data"),
                         "--num_dev_spk", "1"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

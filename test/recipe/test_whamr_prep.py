@@ -2,7 +2,6 @@
 from the shared AN4 audio (8 kHz and 16 kHz, ``min`` mixtures); the recipe's
 stages 1-2 on it; its configs build an ESPnet model."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from espnet2_ext.recipe.an4 import read_transcription
 from espnet2_ext.recipe.common import RecipeError, check_data_dir, read_table
 from espnet2_ext.recipe.whamr import prepare, source_ids
 
-from recipe_helpers import REPO, shared_or_skip
+from recipe_helpers import REPO, make_recipe_dir, run_recipe, shared_or_skip
 
 WHAMR_RECIPE = REPO / "egs2" / "whamr" / "sep1"
 FOLDERS = ["mix_both_reverb", "mix_single_reverb", "mix_clean_reverb", "mix_both_anechoic",
@@ -141,7 +140,7 @@ def test_prepare_errors(whamr, tmp_path):
         bad = tmp_path / "t"
         bad.write_text("nobody HELLO\n")
         prepare(whamr["root"], tmp_path / "d", transcripts=bad, splits=["tt"])
-    r = subprocess.run([sys.executable, str(REPO / "espnet2_ext/bin/prep_whamr.py"),
+    r = subprocess.run([sys.executable, "-m", "espnet2_ext.bin.prep_whamr",
                         "--whamr_root", str(tmp_path), "--data_dir", str(tmp_path / "d")],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "no wav16k/min/" in r.stderr
@@ -151,14 +150,9 @@ def test_recipe_stages_1_2(whamr, tmp_path):
     """run.sh --stop_stage 2: WHAMR! prep through the stage script, mixtures used as given."""
     if "num_spk=" not in (REPO / "egs2/TEMPLATE/enh_ssl1/enh_ssl.sh").read_text():
         pytest.skip("egs2/TEMPLATE/enh_ssl1/enh_ssl.sh has no --num_spk (separation mode)")
-    d = tmp_path / "egs2" / "whamr" / "sep1"
-    d.mkdir(parents=True)
-    for name in ("run.sh", "enh_ssl.sh", "utils", "path.sh", "cmd.sh", "conf", "local"):
-        (d / name).symlink_to(WHAMR_RECIPE / name)
-    env = {k: v for k, v in os.environ.items() if k != "CMD_BACKEND"}
-    r = subprocess.run(["./run.sh", "--whamr_root", str(whamr["root"]), "--fs", "8k",
-                        "--wsj0_text", str(whamr["text"]), "--stop_stage", "2", "--ngpu", "0"],
-                       cwd=d, capture_output=True, text=True, env=env, timeout=300)
+    d = make_recipe_dir(tmp_path, WHAMR_RECIPE)
+    r = run_recipe(d, "--whamr_root", str(whamr["root"]), "--fs", "8k",
+                   "--wsj0_text", str(whamr["text"]), "--stop_stage", "2", "--ngpu", "0", timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     for name, n in (("train", 3), ("dev", 2), ("test", 2)):
         nd = d / "data" / f"{name}_noisy"

@@ -4,11 +4,16 @@
 # Stages (--stage N --stop_stage M):
 #   1 data preparation (AN4 reader + audio validation -> data/{train,dev,test})
 #   2 noisy (optionally reverberant) simulation -> data/{train,dev,test}_noisy
+#     (every set of train, dev, --eval_sets, --asr_set; a set whose clean dir
+#     has noise_sources.scp, NAME PATH per line, takes its noise from exactly
+#     those recordings, e.g. seen vs unseen DEMAND environments)
 #   3 enhancement training: stats, base model (si_snr), one fine-tune per SSL loss
 #   4 enhancement of the dev and test sets with every model
 #   5 signal scores: SI-SDR, PESQ, STOI, ESTOI
 #   6 independent ASR (pocketsphinx, AN4 dictionary + LM): WER
-#   7 SUPERB-style downstream ASR (frozen SSL, weighted layer sum, BLSTM-CTC): WER
+#   7 SUPERB-style downstream tasks (frozen SSL, weighted layer sum, BLSTM-CTC),
+#     --downstream_tasks: asr (characters, WER) and/or pr (phonemes from the
+#     CMU dictionary, PER)
 #   8 report: RESULTS.md + convergence plot
 #
 # With --num_spk 2 (separation; egs2/*/sep1) the same stages handle two-speaker
@@ -79,12 +84,15 @@ sep_losses="si_snr ssl_mse"  # separation: fine-tuned models (any criterion with
 ref_prefix=spk          # separation: references REF_PREFIXn.scp (spk: as in the mixture, dereverb: dry)
 # stage 4-7
 eval_sets="dev test"    # sets to enhance and score
-asr_set=test            # set for the ASR WERs and the report
+asr_set=test            # set(s) for the ASR WERs and the report (e.g. "test_seen test_unseen")
 sphinx_dict=""          # pocketsphinx dictionary (default: AN4's etc/an4.dic)
 sphinx_lm=""            # pocketsphinx LM (default: AN4's etc/an4.ug.lm)
 asr_config=""           # default: ${conf_dir}/asr_superb.yaml
 decode_config=""        # default: ${conf_dir}/decode_asr.yaml
 asr_args=""             # extra options to asr_train
+downstream_tasks=asr    # stage 7: asr (WER) and/or pr (phoneme recognition, PER)
+pr_config=""            # default: ${conf_dir}/pr_superb.yaml
+phone_dict=""           # pronunciation dictionary of the PR targets (default: pocketsphinx's CMU dict)
 # stage 8
 results=RESULTS.md
 plot=convergence.png
@@ -112,6 +120,7 @@ Options (default):
   --enh_args "..." --asr_args "..." (extra ESPnet training options)
   --eval_sets "${eval_sets}" --asr_set ${asr_set} --sphinx_dict FILE --sphinx_lm FILE
   --asr_config FILE --decode_config FILE --results ${results} --plot ${plot}
+  --downstream_tasks "${downstream_tasks}" (asr and/or pr) --pr_config FILE --phone_dict FILE
   --local_data_opts "..." --simulate ${simulate}   (false: local/data.sh gives the mixtures)
 Separation (--num_spk ${num_spk}; >= 2):
   --sep_losses "${sep_losses}" --ref_prefix ${ref_prefix} --offsets "${offsets}"
@@ -169,10 +178,51 @@ fi
 sphinx_dict=${sphinx_dict:-${an4_dir}/etc/an4.dic}
 sphinx_lm=${sphinx_lm:-${an4_dir}/etc/an4.ug.lm}
 
-# espnet2_ext's recipe tools, run by path (no ESPnet import: fast start)
+# espnet2_ext's recipe tools: python -m espnet2_ext.bin.NAME (importing espnet2_ext
+# does not load ESPnet: fast start); ext_dir: the package directory
 ext_dir=$(${python} -c 'import importlib.util as u; s = u.find_spec("espnet2_ext"); print(s.submodule_search_locations[0])' 2>/dev/null) \
     || die "python (${python}) cannot find espnet2_ext; run from a recipe dir with path.sh, or pip install -e the repo"
-tool() { local name=$1; shift; ${python} "${ext_dir}/bin/${name}.py" "$@"; }
+tool() { local name=$1; shift; ${python} -m "espnet2_ext.bin.${name}" "$@"; }
+
+# every ESPnet config the requested stages will use, checked against ESPnet's
+# tasks now (unknown keys, unregistered names, impossible values, the model
+# build), in one process, before any stage writes anything
+_check=()
+if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+    _check+=(--task enh "${enh_config}")
+    for l in ${ft_losses}; do
+        [ -f "${finetune_config//LOSS/${l}}" ] \
+            || die "fine-tune config for ${l} not found: ${finetune_config//LOSS/${l}}"
+        _check+=("${finetune_config//LOSS/${l}}")
+    done
+fi
+if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ] && [ "${num_spk}" -eq 1 ]; then
+    _check+=(--task asr)
+    for t in ${downstream_tasks}; do
+        case "$t" in
+            asr) _check+=("${asr_config}") ;;
+            pr) _check+=("${pr_config:-${conf_dir}/pr_superb.yaml}") ;;
+        esac
+    done
+    _check+=(--task asr_inference "${decode_config}")
+fi
+# (a set of configs that passed is not checked again: ${exp}/.configs_checked
+# holds the md5 of the upstream, the options and the config contents)
+if [ ${#_check[@]} -gt 0 ]; then
+    _csig=$( { echo "${upstream}"; for a in "${_check[@]}"; do
+                 if [ -f "$a" ]; then echo "$a $(md5sum < "$a")"; else echo "$a"; fi; done; } \
+             | md5sum | cut -c1-32)
+    if [ -f "${exp}/.configs_checked" ] && [ "$(cat "${exp}/.configs_checked")" = "${_csig}" ]; then
+        log "configs unchanged since they passed the check; not checked again"
+    else
+        _t0=${SECONDS}
+        tool check_config --upstream "${upstream}" "${_check[@]}" \
+            || die "bad config (see the lines above); nothing was run"
+        log "configs checked in $((SECONDS - _t0)) s"
+        mkdir -p "${exp}"
+        echo "${_csig}" > "${exp}/.configs_checked"
+    fi
+fi
 
 # ---------------------------------------------------------------- markers
 # signature: the words given plus the md5 of the files among them
@@ -271,6 +321,18 @@ n_lines() { wc -l < "$1" | tr -d ' '; }
 # rotate a training log so that a resumed run keeps the earlier epochs' lines
 rotate_log() { [ ! -f "$1" ] || mv "$1" "$1.$(date +%s)"; }
 
+# ---- downstream tasks and data sets
+for t in ${downstream_tasks}; do
+    case "$t" in asr|pr) ;; *) die "--downstream_tasks: unknown task '$t' (asr, pr)" ;; esac
+done
+[ -n "${asr_set}" ] || die "--asr_set is empty"
+[ "${num_spk}" -eq 1 ] || [ "$(echo ${asr_set} | wc -w)" -eq 1 ] \
+    || die "--asr_set: separation (--num_spk ${num_spk}) scores one set, got '${asr_set}'"
+pr_config=${pr_config:-${conf_dir}/pr_superb.yaml}
+[ -z "${phone_dict}" ] || [ -f "${phone_dict}" ] || die "--phone_dict ${phone_dict} does not exist"
+uniq_words() { local w out=" "; for w in "$@"; do [[ "${out}" == *" ${w} "* ]] || out+="${w} "; done; echo ${out}; }
+sim_sets=$(uniq_words train dev ${eval_sets} ${asr_set})  # data sets of stage 2
+
 enh_models="base ${ft_losses}"
 if [ "${num_spk}" -eq 1 ]; then
     frontends="noisy ${enh_models}"
@@ -309,12 +371,16 @@ if run_stage 2; then
     sig=(noise_dir="${noise_dir}" snrs="${snrs}" reverb="${reverb}" seed="${seed}" \
          train_copies="${train_copies}" "${data_marker}")
     [ "${simulate}" = true ] || sig+=(simulate=false)
+    [ "${sim_sets}" = "train dev test" ] || sig+=(sets="${sim_sets}")
+    for dset in ${sim_sets}; do
+        [ ! -f "${data}/${dset}/noise_sources.scp" ] || sig+=("${data}/${dset}/noise_sources.scp")
+    done
     [ "${num_spk}" -eq 1 ] || sig+=(num_spk="${num_spk}" offsets="${offsets}" \
                                     sir_range="${sir_range}" rt60="${rt60}")
     if is_done "${sim_marker}" "${sig[@]}"; then
         skipped "stage 2" "${sim_marker}"
     elif [ "${simulate}" = false ]; then
-        for dset in train dev test; do  # the corpus's own mixtures: the data dirs as they are
+        for dset in ${sim_sets}; do  # the corpus's own mixtures: the data dirs as they are
             [ -f "${data}/${dset}/wav.scp" ] || die "${data}/${dset}/wav.scp missing (stage 1)"
             rm -rf "${data}/${dset}_noisy"; cp -r "${data}/${dset}" "${data}/${dset}_noisy"
         done
@@ -324,7 +390,7 @@ if run_stage 2; then
         for dset in train dev test; do
             if [ "${dset}" = train ]; then part=train; copies=${train_copies}; else part=eval; copies=1; fi
             ${train_cmd} "${exp}/simulation/log/simulate_${dset}.log" \
-                ${python} "${ext_dir}/bin/simulate_mixtures.py" --copies "${copies}" \
+                ${python} -m espnet2_ext.bin.simulate_mixtures --copies "${copies}" \
                     --src_dir "${data}/${dset}" --out_dir "${data}/${dset}_noisy" \
                     --wav_dir "${dump}/mix/${dset}" --part "${part}" --snrs "${snrs}" \
                     --noise_dir "${noise_dir}" --reverb "${reverb}" --seed "${seed}" \
@@ -337,13 +403,16 @@ if run_stage 2; then
         die "--num_spk ${num_spk}: the simulation makes two-speaker mixtures; give --simulate false with a corpus of ${num_spk}-speaker mixtures"
     else
         mkdir -p "${exp}/simulation/log"
-        for dset in train dev test; do
+        for dset in ${sim_sets}; do
             if [ "${dset}" = train ]; then part=train; copies=${train_copies}; else part=eval; copies=1; fi
+            [ -f "${data}/${dset}/wav.scp" ] || die "${data}/${dset}/wav.scp missing (stage 1 made no set ${dset})"
+            _noise=(--noise_dir "${noise_dir}")  # per-set recordings listed by stage 1 win
+            [ ! -f "${data}/${dset}/noise_sources.scp" ] || _noise=(--noise_scp "${data}/${dset}/noise_sources.scp")
             ${train_cmd} "${exp}/simulation/log/simulate_${dset}.log" \
-                ${python} "${ext_dir}/bin/simulate_noisy.py" \
+                ${python} -m espnet2_ext.bin.simulate_noisy \
                     --src_dir "${data}/${dset}" --out_dir "${data}/${dset}_noisy" \
                     --wav_dir "${dump}/noisy/${dset}" --part "${part}" --snrs "${snrs}" \
-                    --noise_dir "${noise_dir}" --babble_dir "${data}/train" \
+                    "${_noise[@]}" --babble_dir "${data}/train" \
                     --reverb "${reverb}" --seed "${seed}" --copies "${copies}" \
                 || die "simulation of ${dset} failed (log: ${exp}/simulation/log/simulate_${dset}.log)"
             log "$(tail -n 3 "${exp}/simulation/log/simulate_${dset}.log" | grep simulated || true)"
@@ -585,7 +654,7 @@ if run_stage 5 && [ "${num_spk}" -gt 1 ]; then
             continue
         fi
         ${decode_cmd} "${_dir}/log/score.log" \
-            ${python} "${ext_dir}/bin/score_sep.py" --mix_scp "${data}/${dset}_noisy/wav.scp" \
+            ${python} -m espnet2_ext.bin.score_sep --mix_scp "${data}/${dset}_noisy/wav.scp" \
                 "${refs[@]}" --out_dir "${_dir}" "${systems[@]}" \
             || die "scoring ${dset} failed; see ${_dir}/log/score.log"
         grep -E '^[a-z_0-9]+: si_sdr' "${_dir}/log/score.log" | sed "s/^/  ${dset} /" || true
@@ -609,7 +678,7 @@ elif run_stage 5; then
             continue
         fi
         ${decode_cmd} "${_dir}/log/score.log" \
-            ${python} "${ext_dir}/bin/score_enh.py" --ref_scp "${data}/${dset}_noisy/spk1.scp" \
+            ${python} -m espnet2_ext.bin.score_enh --ref_scp "${data}/${dset}_noisy/spk1.scp" \
                 --out_dir "${_dir}" "${systems[@]}" \
             || die "scoring ${dset} failed; see ${_dir}/log/score.log"
         grep -E '^[a-z_]+: si_sdr' "${_dir}/log/score.log" | sed "s/^/  ${dset} /" || true
@@ -622,10 +691,25 @@ fi
 sep_sphinx_one() {  # sep_sphinx_one FE DIR (streams and refs in args, signature in sig)
     local fe=$1 _dir=$2
     ${decode_cmd} "${_dir}/log/decode.log" \
-        ${python} "${ext_dir}/bin/sep_asr_sphinx.py" "${args[@]}" --out_dir "${_dir}" \
+        ${python} -m espnet2_ext.bin.sep_asr_sphinx "${args[@]}" --out_dir "${_dir}" \
             --dict "${sphinx_dict}" --lm "${sphinx_lm}" \
         || die "pocketsphinx decoding of ${fe} failed; see ${_dir}/log/decode.log"
     log "  ${fe}: $(grep -o 'cpWER [0-9.]*% ORC-WER [0-9.]*%' "${_dir}/log/decode.log" | tail -n 1)"
+    mark_done "${_dir}/.done" "${sig[@]}"
+}
+sphinx_one() {  # sphinx_one WHAT DIR (scp, aset and the signature in sig); split by --inference_nj
+    local _what=$1 _dir=$2 _logdir=$2/log _nj
+    rm -rf "${_logdir}"; mkdir -p "${_logdir}"
+    _nj=$(min "${inference_nj}" "$(n_lines "${scp}")")
+    split_keys "${scp}" "${_nj}" "${_logdir}/keys"
+    ${decode_cmd} JOB=1:"${_nj}" "${_logdir}/decode.JOB.log" \
+        ${python} -m espnet2_ext.bin.asr_sphinx --wav_scp "${_logdir}/keys.JOB.scp" \
+            --out_dir "${_logdir}/output.JOB" --dict "${sphinx_dict}" --lm "${sphinx_lm}" \
+        || die "pocketsphinx decoding of ${_what} failed; see ${_logdir}/decode.*.log"
+    cat "${_logdir}"/output.*/text | sort > "${_dir}/text"
+    tool score_wer --ref "${data}/${aset}/text" --hyp "${_dir}/text" --out "${_dir}/wer.json" \
+        > "${_logdir}/score.log" 2>&1 || die "WER scoring of ${_what} failed; see ${_logdir}/score.log"
+    log "  ${_what}: $(grep -o 'WER [0-9.]*%' "${_logdir}/score.log" | tail -n 1)"
     mark_done "${_dir}/.done" "${sig[@]}"
 }
 if run_stage 6 && [ "${num_spk}" -gt 1 ]; then
@@ -657,101 +741,148 @@ if run_stage 6 && [ "${num_spk}" -gt 1 ]; then
     wait_steps
     stage_end
 elif run_stage 6; then
-    stage_start 6 "independent ASR (pocketsphinx + AN4 dictionary/LM) on ${asr_set}"
+    stage_start 6 "independent ASR (pocketsphinx + $(basename "${sphinx_dict}")/$(basename "${sphinx_lm}")) on ${asr_set}"
     [ -f "${sphinx_dict}" ] || die "pocketsphinx dictionary ${sphinx_dict} not found (--sphinx_dict)"
     [ -f "${sphinx_lm}" ] || die "pocketsphinx LM ${sphinx_lm} not found (--sphinx_lm)"
-    for fe in clean ${frontends}; do
-        _dir=${exp}/asr_sphinx/${asr_set}/${fe}
-        scp=$(est_scp "${fe}" "${asr_set}")
-        [ -f "${scp}" ] || die "${scp} missing: run the earlier stages"
-        sig=("${scp}" "$(fe_marker "${fe}")" "${sphinx_dict}" "${sphinx_lm}" "${data}/${asr_set}/text")
-        if is_done "${_dir}/.done" "${sig[@]}"; then
-            skipped "stage 6 (${fe})" "${_dir}/.done"
-            continue
-        fi
-        ${decode_cmd} "${_dir}/log/decode.log" \
-            ${python} "${ext_dir}/bin/asr_sphinx.py" --wav_scp "${scp}" --out_dir "${_dir}" \
-                --dict "${sphinx_dict}" --lm "${sphinx_lm}" --ref "${data}/${asr_set}/text" \
-            || die "pocketsphinx decoding of ${fe} failed; see ${_dir}/log/decode.log"
-        log "  ${fe}: $(grep -o 'WER [0-9.]*%' "${_dir}/log/decode.log" | tail -n 1)"
-        mark_done "${_dir}/.done" "${sig[@]}"
+    for aset in ${asr_set}; do
+        for fe in clean ${frontends}; do
+            _dir=${exp}/asr_sphinx/${aset}/${fe}
+            scp=$(est_scp "${fe}" "${aset}")
+            [ -f "${scp}" ] || die "${scp} missing: run the earlier stages"
+            sig=("${scp}" "$(fe_marker "${fe}")" "${sphinx_dict}" "${sphinx_lm}" "${data}/${aset}/text")
+            _what=${fe}; [ "${aset}" = "${asr_set}" ] || _what="${aset} ${fe}"
+            if is_done "${_dir}/.done" "${sig[@]}"; then
+                skipped "stage 6 (${_what})" "${_dir}/.done"
+                continue
+            fi
+            # scp, aset and sig are read by sphinx_one (a subshell with --parallel_models true)
+            start_step "pocketsphinx on ${_what}" sphinx_one "${_what}" "${_dir}"
+        done
     done
+    wait_steps
     stage_end
 fi
 
 # ================================================================ stage 7
+# Downstream tasks, each a frozen upstream + weighted layer sum + BLSTM-CTC
+# trained on the clean training set: asr (characters of data/SET/text, WER) and
+# pr (phonemes of data/phn/SET/text, made from the words by the CMU dictionary;
+# utterances with words it lacks are left out, listed in data/phn/SET/oov.txt; PER)
 asr_exp=${exp}/asr_superb
-asr_stats=${exp}/asr_stats
 token_list=${data}/token_list/char/tokens.txt
-if run_stage 7 && [ "${num_spk}" -gt 1 ]; then
-    log "stage 7 (SUPERB-style downstream ASR) is for enhancement only; skipped with --num_spk ${num_spk}"
-elif run_stage 7; then
-    stage_start 7 "SUPERB-style downstream ASR (upstream ${upstream}) on ${asr_set}"
-    [ -f "${asr_config}" ] || die "ASR config ${asr_config} does not exist"
-    [ -f "${data_marker}" ] || die "stage 1 has not finished"
-    asr_gen=${exp}/asr_configs/asr_superb.yaml
-    tool recipe_config set_upstream --in "${asr_config}" --out "${asr_gen}" --upstream "${upstream}" \
-        || die "cannot make the ASR config from ${asr_config}"
-    ! grep -q "global_mvn" "${asr_gen}" \
-        || die "${asr_config}: normalize: global_mvn needs feature statistics, which this stage does not collect; use utterance_mvn or none"
-    tool recipe_config char_tokens --text "${data}/train/text" --out "${token_list}" \
-        || die "cannot make the token list"
-    asr_common="--ngpu ${ngpu} --use_preprocessor true --token_type char --token_list ${token_list}"
+task_setup() {  # task_setup TASK: the t_* variables of a downstream task
+    case "$1" in
+        asr) t_exp=${asr_exp}; t_stats=${exp}/asr_stats; t_config=${asr_config}
+             t_gen=${exp}/asr_configs/asr_superb.yaml; t_tokens=${token_list}; t_type=char
+             t_data=${data}; t_metric=wer; t_tag="" ;;
+        pr)  t_exp=${exp}/pr_superb; t_stats=${exp}/pr_stats; t_config=${pr_config}
+             t_gen=${exp}/asr_configs/pr_superb.yaml; t_tokens=${data}/token_list/phn/tokens.txt
+             t_type=word; t_data=${data}/phn; t_metric=per; t_tag="pr " ;;
+    esac
+}
+downstream_one() {  # downstream_one TASK: targets, shapes, training, decoding, scoring
+    local task=$1 sig s part aset fe scp _dec _all _logdir _nj _out _what _pdir
+    task_setup "${task}"
+    [ -f "${t_config}" ] || die "${task^^} config ${t_config} does not exist"
+    tool recipe_config set_upstream --in "${t_config}" --out "${t_gen}" --upstream "${upstream}" \
+        || die "cannot make the ${task^^} config from ${t_config}"
+    ! grep -q "global_mvn" "${t_gen}" \
+        || die "${t_config}: normalize: global_mvn needs feature statistics, which this stage does not collect; use utterance_mvn or none"
+    if [ "${task}" = pr ]; then
+        # phone targets of the training, dev and scored sets
+        _pdir=${exp}/pr_data
+        sig=("${data_marker}" phone_dict="${phone_dict}")
+        for s in $(uniq_words train dev ${asr_set}); do sig+=("${data}/${s}/text" "${data}/${s}/wav.scp"); done
+        [ -z "${phone_dict}" ] || sig+=("${phone_dict}")
+        if is_done "${_pdir}/.done" "${sig[@]}"; then
+            skipped "stage 7 (pr phone targets)" "${_pdir}/.done"
+        else
+            mkdir -p "${_pdir}/log"
+            : > "${_pdir}/log/phone_data.log"
+            for s in $(uniq_words train dev ${asr_set}); do
+                ${python} -m espnet2_ext.bin.phone_data data --src_dir "${data}/${s}" \
+                    --out_dir "${t_data}/${s}" ${phone_dict:+--dict "${phone_dict}"} \
+                    >> "${_pdir}/log/phone_data.log" 2>&1 \
+                    || die "phone targets of ${s} failed: $(tail -n 1 "${_pdir}/log/phone_data.log")"
+            done
+            sed 's/^/  /' "${_pdir}/log/phone_data.log"
+            mark_done "${_pdir}/.done" "${sig[@]}"
+        fi
+        ${python} -m espnet2_ext.bin.phone_data tokens --text "${t_data}/train/text" --out "${t_tokens}" \
+            || die "cannot make the phone token list"
+    else
+        tool recipe_config char_tokens --text "${data}/train/text" --out "${t_tokens}" \
+            || die "cannot make the token list"
+    fi
+    asr_common="--ngpu ${ngpu} --use_preprocessor true --token_type ${t_type} --token_list ${t_tokens}"
     asr_common+=" --use_tensorboard false --use_matplotlib true"
-    asr_data="--train_data_path_and_name_and_type ${data}/train/wav.scp,speech,sound"
-    asr_data+=" --train_data_path_and_name_and_type ${data}/train/text,text,text"
-    asr_data+=" --valid_data_path_and_name_and_type ${data}/dev/wav.scp,speech,sound"
-    asr_data+=" --valid_data_path_and_name_and_type ${data}/dev/text,text,text"
+    asr_data="--train_data_path_and_name_and_type ${t_data}/train/wav.scp,speech,sound"
+    asr_data+=" --train_data_path_and_name_and_type ${t_data}/train/text,text,text"
+    asr_data+=" --valid_data_path_and_name_and_type ${t_data}/dev/wav.scp,speech,sound"
+    asr_data+=" --valid_data_path_and_name_and_type ${t_data}/dev/text,text,text"
 
-    # shape files (what --collect_stats gives for raw audio + char tokens; the
-    # model normalizes per utterance, so no feature statistics are needed)
-    sig=("${token_list}" "${data_marker}")
-    if is_done "${asr_stats}/.done" "${sig[@]}"; then
-        skipped "stage 7 (shapes)" "${asr_stats}/.done"
+    # shape files (what --collect_stats gives for raw audio + char/phone tokens;
+    # the model normalizes per utterance, so no feature statistics are needed)
+    sig=("${t_tokens}" "${data_marker}")
+    [ "${task}" = asr ] || sig+=("${exp}/pr_data/.done")
+    if is_done "${t_stats}/.done" "${sig[@]}"; then
+        skipped "stage 7 (${t_tag}shapes)" "${t_stats}/.done"
     else
-        tool recipe_config asr_shapes --data_dir "${data}/train" --token_list "${token_list}" \
-            --out_dir "${asr_stats}/train" || die "cannot write the ASR shape files"
-        tool recipe_config asr_shapes --data_dir "${data}/dev" --token_list "${token_list}" \
-            --out_dir "${asr_stats}/valid" || die "cannot write the ASR shape files"
-        mark_done "${asr_stats}/.done" "${sig[@]}"
+        for part in train valid; do
+            if [ "${part}" = train ]; then s=train; else s=dev; fi
+            if [ "${task}" = asr ]; then
+                tool recipe_config asr_shapes --data_dir "${data}/${s}" --token_list "${t_tokens}" \
+                    --out_dir "${t_stats}/${part}" || die "cannot write the ASR shape files"
+            else
+                ${python} -m espnet2_ext.bin.phone_data shapes --data_dir "${t_data}/${s}" \
+                    --token_list "${t_tokens}" --out_dir "${t_stats}/${part}" \
+                    || die "cannot write the PR shape files"
+            fi
+        done
+        mark_done "${t_stats}/.done" "${sig[@]}"
     fi
 
-    sig=("${asr_gen}" "${asr_stats}/.done" asr_args="${asr_args}" ngpu="${ngpu}")
-    if is_done "${asr_exp}/.done" "${sig[@]}"; then
-        skipped "stage 7 (training)" "${asr_exp}/.done"
+    sig=("${t_gen}" "${t_stats}/.done" asr_args="${asr_args}" ngpu="${ngpu}")
+    if is_done "${t_exp}/.done" "${sig[@]}"; then
+        skipped "stage 7 (${t_tag}training)" "${t_exp}/.done"
     else
-        log "training the downstream ASR model: ${asr_exp} (log: ${asr_exp}/train.log)"
-        begin_dir "${asr_exp}" "${asr_exp}/.done"
-        rotate_log "${asr_exp}/train.log"
+        log "training the downstream ${task^^} model: ${t_exp} (log: ${t_exp}/train.log)"
+        begin_dir "${t_exp}" "${t_exp}/.done"
+        rotate_log "${t_exp}/train.log"
         # shellcheck disable=SC2086
-        ${cuda_cmd} --gpu "${ngpu}" --num_threads "${train_threads}" "${asr_exp}/train.log" \
+        ${cuda_cmd} --gpu "${ngpu}" --num_threads "${train_threads}" "${t_exp}/train.log" \
             ${python} -m espnet2_ext.bin.asr_train ${asr_common} ${asr_data} \
-                --train_shape_file "${asr_stats}/train/speech_shape" \
-                --train_shape_file "${asr_stats}/train/text_shape.char" \
-                --valid_shape_file "${asr_stats}/valid/speech_shape" \
-                --valid_shape_file "${asr_stats}/valid/text_shape.char" \
+                --train_shape_file "${t_stats}/train/speech_shape" \
+                --train_shape_file "${t_stats}/train/text_shape.${t_type}" \
+                --valid_shape_file "${t_stats}/valid/speech_shape" \
+                --valid_shape_file "${t_stats}/valid/text_shape.${t_type}" \
                 --fold_length 80000 --fold_length 150 \
-                --resume true --output_dir "${asr_exp}" --config "${asr_gen}" ${asr_args} \
-            || die "downstream ASR training failed; see ${asr_exp}/train.log"
-        [ -e "${asr_exp}/valid.loss.best.pth" ] || die "no ${asr_exp}/valid.loss.best.pth; see ${asr_exp}/train.log"
-        mark_done "${asr_exp}/.done" "${sig[@]}"
+                --resume true --output_dir "${t_exp}" --config "${t_gen}" ${asr_args} \
+            || die "downstream ${task^^} training failed; see ${t_exp}/train.log"
+        [ -e "${t_exp}/valid.loss.best.pth" ] || die "no ${t_exp}/valid.loss.best.pth; see ${t_exp}/train.log"
+        mark_done "${t_exp}/.done" "${sig[@]}"
     fi
 
-    # decode every front-end's version of the set in one job (keys FE__UTT), split by nj
-    _dec=${asr_exp}/decode_${asr_set}
+    # decode every front-end's version of every set in one job (keys FE__UTT),
+    # split by nj; scored per set into T_EXP/decode_SET/FE/{wer,per}.json
+    if [ "$(echo ${asr_set} | wc -w)" -eq 1 ]; then _dec=${t_exp}/decode_${asr_set}; else _dec=${t_exp}/decode_sets; fi
     _all=${_dec}/all_wav.scp
     mkdir -p "${_dec}"
-    for fe in clean ${frontends}; do
-        scp=$(est_scp "${fe}" "${asr_set}")
-        [ -f "${scp}" ] || die "${scp} missing: run the earlier stages"
-        awk -v fe="${fe}" '{ print fe "__" $0 }' "${scp}"
+    for aset in ${asr_set}; do
+        for fe in clean ${frontends}; do
+            scp=$(est_scp "${fe}" "${aset}")
+            [ -f "${scp}" ] || die "${scp} missing: run the earlier stages"
+            awk -v fe="${fe}" '{ print fe "__" $0 }' "${scp}"
+        done
     done | sort > "${_all}.tmp"
+    [ -z "$(cut -d' ' -f1 "${_all}.tmp" | uniq -d)" ] || die "utterance ids repeat across --asr_set ${asr_set}"
     replace_if_changed "${_all}.tmp" "${_all}"
-    sig=("${_all}" "${asr_exp}/.done" "${decode_config}" "${data}/${asr_set}/text")
+    sig=("${_all}" "${t_exp}/.done" "${decode_config}")
+    for aset in ${asr_set}; do sig+=("${t_data}/${aset}/text"); done
     for fe in clean ${frontends}; do sig+=("$(fe_marker "${fe}")"); done
 
     if is_done "${_dec}/.done" "${sig[@]}"; then
-        skipped "stage 7 (decoding)" "${_dec}/.done"
+        skipped "stage 7 (${t_tag}decoding)" "${_dec}/.done"
     else
         _logdir=${_dec}/log
         rm -rf "${_logdir}"; mkdir -p "${_logdir}"
@@ -761,22 +892,42 @@ elif run_stage 7; then
             ${python} -m espnet2_ext.bin.asr_inference --ngpu "${ngpu}" --batch_size 1 \
                 --data_path_and_name_and_type "${_all},speech,sound" \
                 --key_file "${_logdir}/keys.JOB.scp" \
-                --asr_train_config "${asr_exp}/config.yaml" \
-                --asr_model_file "${asr_exp}/valid.loss.best.pth" \
+                --asr_train_config "${t_exp}/config.yaml" \
+                --asr_model_file "${t_exp}/valid.loss.best.pth" \
                 --config "${decode_config}" --output_dir "${_logdir}/output.JOB" \
-            || die "downstream ASR decoding failed; see ${_logdir}/asr_inference.*.log"
+            || die "downstream ${task^^} decoding failed; see ${_logdir}/asr_inference.*.log"
         cat "${_logdir}"/output.*/1best_recog/text | sort > "${_dec}/text_all"
-        for fe in clean ${frontends}; do
-            mkdir -p "${_dec}/${fe}"
-            awk -v p="${fe}__" 'index($1, p) == 1 { $1 = substr($1, length(p) + 1); print }' \
-                "${_dec}/text_all" > "${_dec}/${fe}/text"
-            tool score_wer --ref "${data}/${asr_set}/text" --hyp "${_dec}/${fe}/text" \
-                --out "${_dec}/${fe}/wer.json" > "${_dec}/${fe}/wer.txt" \
-                || die "WER scoring of ${fe} failed"
-            log "  ${fe}: $(cat "${_dec}/${fe}/wer.txt")"
+        for aset in ${asr_set}; do
+            _out=${t_exp}/decode_${aset}
+            for fe in clean ${frontends}; do
+                mkdir -p "${_out}/${fe}"
+                awk -v p="${fe}__" 'NR == FNR { keep[$1] = 1; next }
+                    index($1, p) == 1 { $1 = substr($1, length(p) + 1); if ($1 in keep) print }' \
+                    "${data}/${aset}/wav.scp" "${_dec}/text_all" > "${_out}/${fe}/text"
+                tool score_wer --ref "${t_data}/${aset}/text" --hyp "${_out}/${fe}/text" \
+                    --out "${_out}/${fe}/${t_metric}.json" > "${_out}/${fe}/${t_metric}.txt" \
+                    || die "${t_metric^^} scoring of ${fe} on ${aset} failed"
+                _what=${fe}; [ "${aset}" = "${asr_set}" ] || _what="${aset} ${fe}"
+                if [ "${task}" = asr ]; then
+                    log "  ${_what}: $(cat "${_out}/${fe}/${t_metric}.txt")"
+                else
+                    log "  ${_what}: $(sed 's/^WER/PER/; s/ words)/ phones)/' "${_out}/${fe}/${t_metric}.txt")"
+                fi
+            done
         done
         mark_done "${_dec}/.done" "${sig[@]}"
     fi
+}
+if run_stage 7 && [ "${num_spk}" -gt 1 ]; then
+    log "stage 7 (SUPERB-style downstream ASR) is for enhancement only; skipped with --num_spk ${num_spk}"
+elif run_stage 7; then
+    _tasks=$(echo "${downstream_tasks}" | tr 'a-z' 'A-Z'); _tasks=$(echo ${_tasks} | sed 's/ / + /g')
+    stage_start 7 "SUPERB-style downstream ${_tasks} (upstream ${upstream}) on ${asr_set}"
+    [ -f "${data_marker}" ] || die "stage 1 has not finished"
+    for task in ${downstream_tasks}; do
+        start_step "downstream ${task}" downstream_one "${task}"
+    done
+    wait_steps
     stage_end
 fi
 
@@ -796,7 +947,7 @@ if run_stage 8 && [ "${num_spk}" -gt 1 ]; then
     else
         if [ -n "${_crit}" ]; then
             ${decode_cmd} "${exp}/passes/log/count.log" \
-                ${python} "${ext_dir}/bin/count_encoder_passes.py" --data_dir "${valid_dir}" \
+                ${python} -m espnet2_ext.bin.count_encoder_passes --data_dir "${valid_dir}" \
                     --num_spk "${num_spk}" --criterion "${_crit}" --upstream "${upstream}" \
                     --out "${exp}/passes/passes.json" \
                 || die "counting encoder passes failed; see ${exp}/passes/log/count.log"
@@ -806,7 +957,7 @@ if run_stage 8 && [ "${num_spk}" -gt 1 ]; then
         [ "${simulate}" = false ] || notes+="Simulation: SNRs {${snrs}} dB, noise: ${noise_dir:-generated coloured noise}, reverb ${reverb} (RT60 ${rt60} s), offsets ${offsets} s, SIR ${sir_range} dB. "
         notes+="Per-stage wall times: \`${exp}/stage_times.txt\`."
         ${decode_cmd} "${exp}/report/log/report.log" \
-            ${python} "${ext_dir}/bin/make_sep_report.py" --exp "${exp}" --set "${asr_set}" \
+            ${python} -m espnet2_ext.bin.make_sep_report --exp "${exp}" --set "${asr_set}" \
                 --frontends "${frontends}" --out "${results}" --png "${plot}" \
                 --title "$(basename "$(dirname "$(pwd)")")/$(basename "$(pwd)"): transcription-free fine-tuning of a separator" \
                 --notes "${notes}" \
@@ -818,8 +969,17 @@ if run_stage 8 && [ "${num_spk}" -gt 1 ]; then
 elif run_stage 8; then
     stage_start 8 "report: ${results}"
     sig=(frontends="${frontends}" upstream="${upstream}")
-    for f in "${exp}"/scores/"${asr_set}"/.done "${exp}"/asr_sphinx/"${asr_set}"/*/.done \
-             "${asr_exp}/decode_${asr_set}/.done" "${exp}"/enh_*/.done; do
+    [ "${downstream_tasks}" = asr ] || sig+=(downstream_tasks="${downstream_tasks}")
+    _dec_markers=()
+    for task in ${downstream_tasks}; do
+        task_setup "${task}"
+        if [ "$(echo ${asr_set} | wc -w)" -eq 1 ]; then _dec_markers+=("${t_exp}/decode_${asr_set}/.done")
+        else _dec_markers+=("${t_exp}/decode_sets/.done"); fi
+    done
+    _sets_done=()
+    for aset in ${asr_set}; do _sets_done+=("${exp}"/scores/"${aset}"/.done); done
+    for aset in ${asr_set}; do _sets_done+=("${exp}"/asr_sphinx/"${aset}"/*/.done); done
+    for f in "${_sets_done[@]}" "${_dec_markers[@]}" "${exp}"/enh_*/.done; do
         [ -f "$f" ] && sig+=("$f")
     done
     _marker=${exp}/report/.done
@@ -827,10 +987,23 @@ elif run_stage 8; then
         skipped "stage 8" "${_marker}"
     else
         notes="Recipe: \`$(basename "$(pwd)")\`, upstream \`${upstream}\`, SNRs {${snrs}} dB, "
-        notes+="noise: ${noise_dir:-generated coloured noise + babble}, reverb ${reverb}; "
+        _noise_desc=${noise_dir:-generated coloured noise + babble}
+        _lists=""; _order=(); declare -A _sets_of=()  # noise lists of stage 1, sets grouped
+        for s in ${sim_sets}; do
+            [ -f "${data}/${s}/noise_sources.scp" ] || continue
+            _l=$(cut -d' ' -f1 "${data}/${s}/noise_sources.scp" | tr '\n' ' ' | sed 's/ $//')
+            [ -n "${_sets_of[${_l}]+set}" ] || _order+=("${_l}")
+            _sets_of[${_l}]+="${_sets_of[${_l}]:+, }${s}"
+        done
+        for _l in "${_order[@]}"; do _lists+="${_sets_of[${_l}]}: ${_l}; "; done
+        [ -z "${_lists}" ] || _noise_desc="per-set recordings (${_lists%; })"
+        notes+="noise: ${_noise_desc}, reverb ${reverb}; "
         notes+="configs from \`${conf_dir}\`. Per-stage wall times: \`${exp}/stage_times.txt\`."
+        _rep_opts=()
+        [ "${sphinx_dict}" = "${an4_dir}/etc/an4.dic" ] \
+            || _rep_opts+=(--sphinx_desc "$(basename "${sphinx_dict}") dictionary and $(basename "${sphinx_lm}") LM")
         ${decode_cmd} "${exp}/report/log/report.log" \
-            ${python} "${ext_dir}/bin/make_report.py" --exp "${exp}" --set "${asr_set}" \
+            ${python} -m espnet2_ext.bin.make_report --exp "${exp}" --set "${asr_set}" "${_rep_opts[@]}" \
                 --frontends "${frontends}" --out "${results}" --png "${plot}" \
                 --title "$(basename "$(dirname "$(pwd)")")/$(basename "$(pwd)"): SSL-loss fine-tuning of SE front-ends" \
                 --notes "${notes}" \

@@ -18,6 +18,6 @@ help_message="Usage: $0 [--an4_root DIR] [--download_dir downloads] [--data data
 . utils/parse_options.sh
 [ $# -eq 0 ] || { echo "$0: unexpected arguments: $*" >&2; exit 1; }
 
-${python} "${ESPNET2_EXT_ROOT}/espnet2_ext/bin/prep_an4.py" \
+${python} -m espnet2_ext.bin.prep_an4 \
     --an4_root "${an4_root}" --download_dir "${download_dir}" --data_dir "${data}" \
     --num_dev_spk "${num_dev_spk}" --skip_bad_audio "${skip_bad_audio}"

@@ -30,7 +30,7 @@ help_message="Usage: $0 --whamr_root DIR [--fs 16k|8k] [--mode min|max] [--mix m
 [ -n "${whamr_root}" ] || { echo "$0: --whamr_root is required (run.sh --whamr_root DIR)" >&2; exit 1; }
 : "${an4_root}${download_dir}${num_dev_spk}${skip_bad_audio}"
 
-${python} "${ESPNET2_EXT_ROOT}/espnet2_ext/bin/prep_whamr.py" \
+${python} -m espnet2_ext.bin.prep_whamr \
     --whamr_root "${whamr_root}" --data_dir "${data}" --fs "${fs}" --mode "${mode}" \
     --mix "${mix}" --ref "${ref}" --target_fs "${target_fs}" --dump_dir "${dump_dir}" \
     --transcripts "${transcripts}"

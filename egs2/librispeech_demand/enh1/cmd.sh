@@ -1,0 +1,1 @@
+../../TEMPLATE/enh_ssl1/cmd.sh

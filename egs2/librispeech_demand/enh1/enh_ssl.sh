@@ -1,0 +1,1 @@
+../../TEMPLATE/enh_ssl1/enh_ssl.sh

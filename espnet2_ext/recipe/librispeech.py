@@ -1,0 +1,71 @@
+"""LibriSpeech reader with audio validation (recipe stage 1 of ``librispeech_demand``).
+
+Official layout of one subset (``train-clean-100``, ``dev-clean``, ...)::
+
+    <root>/<subset>/<spk>/<chapter>/<spk>-<chapter>-<nnnn>.flac
+    <root>/<subset>/<spk>/<chapter>/<spk>-<chapter>.trans.txt   "<spk>-<chapter>-<nnnn> WORDS"
+
+Utterance ids are LibriSpeech's own (they start with the speaker id, as Kaldi
+requires).  Every listed utterance is validated like AN4's (readable, mono,
+16 kHz, long enough, not silent); a FLAC without a transcription line and a
+transcription line without a FLAC are reported as bad utterances too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+from espnet2_ext.recipe.an4 import BadAudio, Utterance, check_audio
+from espnet2_ext.recipe.common import RecipeError, progress
+
+
+def read_trans(path: Path) -> Dict[str, str]:
+    """``utt-id -> WORDS`` of one ``<spk>-<chapter>.trans.txt``."""
+    if not path.is_file():
+        raise RecipeError(f"LibriSpeech transcription file {path} does not exist")
+    out: Dict[str, str] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=1)
+        utt = parts[0]
+        if utt in out:
+            raise RecipeError(f"{path}:{n}: utterance {utt} is listed twice")
+        out[utt] = " ".join(parts[1].split()).upper() if len(parts) > 1 else ""
+    return out
+
+
+def read_subset(root: Path, subset: str) -> Tuple[List[Utterance], List[BadAudio]]:
+    """Read and validate one subset; returns the usable utterances and the bad ones."""
+    base = Path(root) / subset
+    if not base.is_dir():
+        raise RecipeError(f"LibriSpeech subset {base} does not exist (expected "
+                          f"<librispeech_root>/{subset}/<speaker>/<chapter>/)")
+    utts: List[Utterance] = []
+    bad: List[BadAudio] = []
+    chapters = sorted(c for s in base.iterdir() if s.is_dir() for c in s.iterdir() if c.is_dir())
+    if not chapters:
+        raise RecipeError(f"LibriSpeech subset {base} has no <speaker>/<chapter>/ folders")
+    for chap in chapters:
+        spk = chap.parent.name
+        trans = read_trans(chap / f"{spk}-{chap.name}.trans.txt")
+        flacs = {p.stem: p for p in chap.glob("*.flac")}
+        for utt in sorted(set(trans) | set(flacs)):
+            path = flacs.get(utt, chap / f"{utt}.flac")
+            if not utt.startswith(f"{spk}-{chap.name}-"):
+                bad.append(BadAudio(utt, path, f"id does not match its folder {spk}/{chap.name}"))
+            elif utt not in trans:
+                bad.append(BadAudio(utt, path, "no transcription line in "
+                                    f"{spk}-{chap.name}.trans.txt"))
+            elif not trans[utt]:
+                bad.append(BadAudio(utt, path, "empty transcription"))
+            else:
+                utts.append(Utterance(utt, utt, spk, path, trans[utt]))
+    for u in progress(list(utts), f"validate {subset}"):
+        reason, n = check_audio(u.path)
+        if reason:
+            bad.append(BadAudio(u.utt_id, u.path, reason))
+        u.num_samples = n
+    bad_ids = {b.utt_id for b in bad}
+    return [u for u in utts if u.utt_id not in bad_ids], bad
