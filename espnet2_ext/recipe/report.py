@@ -10,7 +10,10 @@ Reads, for the evaluation set (``--set``, default ``test``):
 * ``EXP/enh_FE/train.log``                      ESPnet's per-epoch ``[valid]`` losses.
 
 and writes one table (a row per front-end, a ``clean`` reference row for the
-WERs) plus a PNG of the validation loss per epoch of every model.  With several
+WERs) plus a PNG of the validation loss per epoch of every model.  A result
+counts only when the step that wrote it finished (its ``.done`` marker, which
+the stage script writes last, exists): an interrupted step's partial outputs
+print as ``-``.  With several
 sets (``--set "test_seen test_unseen"``) every metric has one column per set,
 labelled by the set name without a leading ``test_`` (``seen``, ``unseen``).
 """
@@ -82,7 +85,11 @@ def parse_train_log(path) -> Dict[str, Dict[int, float]]:
     return out
 
 
-def _load(path: Path) -> Optional[Dict[str, float]]:
+def load_finished(path: Path, markers: Sequence[Path]) -> Optional[Dict[str, float]]:
+    """The JSON at ``path`` if one of ``markers`` (the ``.done`` files of the
+    step that writes it) exists, else None (missing, unfinished or unreadable)."""
+    if not any(Path(m).is_file() for m in markers):
+        return None
     try:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError):
@@ -98,6 +105,18 @@ def _sources(exp: Path, eval_set: str, fe: str) -> Dict[str, Path]:
     }
 
 
+def step_markers(exp: Path, src: str, result: Path) -> List[Path]:
+    """The markers of the step that writes ``result`` of source ``src``: scores,
+    one step per set; pocketsphinx, one per set and front-end; downstream
+    decoding, one per set (``decode_SET``) or one for all sets (``decode_sets``)."""
+    if src == "scores":
+        return [result.parent.parent / ".done"]
+    if src == "sphinx":
+        return [result.parent / ".done"]
+    task_dir = result.parent.parent.parent
+    return [result.parent.parent / ".done", task_dir / "decode_sets" / ".done"]
+
+
 def has_pr(exp: Path, frontends: Sequence[str], sets: Sequence[str]) -> bool:
     return any(_sources(Path(exp), s, fe)["superb_pr"].is_file()
                for s in sets for fe in ["clean"] + list(frontends))
@@ -111,7 +130,8 @@ def collect(exp: Path, frontends: Sequence[str], eval_set: str,
         row: Dict[str, object] = {"frontend": fe}
         sources = _sources(Path(exp), eval_set, fe)
         for col, src, key, _ in columns:
-            d = None if (fe == "clean" and src == "scores") else _load(sources[src])
+            d = None if (fe == "clean" and src == "scores") else \
+                load_finished(sources[src], step_markers(Path(exp), src, sources[src]))
             row[col] = None if d is None else d.get(key)
         rows.append(row)
     return rows

@@ -14,13 +14,13 @@ One row per front-end: ``clean`` (the references themselves, WER only),
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from espnet2_ext.recipe.common import RecipeError, run_cli, write_text_atomic
 from espnet2_ext.recipe.report import markdown_table as _markdown_table
-from espnet2_ext.recipe.report import parse_train_log, plot_convergence, train_logs
+from espnet2_ext.recipe.report import (load_finished, parse_train_log, plot_convergence,
+                                       step_markers, train_logs)
 
 COLUMNS = [
     ("SI-SDR [dB]", "scores", "si_sdr", "{:.2f}"),
@@ -31,18 +31,12 @@ COLUMNS = [
 ]
 
 
-def _load(path: Path) -> Optional[Dict]:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def collect(exp: Path, frontends: Sequence[str], eval_set: str) -> List[Dict[str, object]]:
     rows = []
     for fe in ["clean"] + list(frontends):
-        src = {"scores": _load(exp / "scores" / eval_set / fe / "summary.json"),
-               "sphinx": _load(exp / "asr_sphinx" / eval_set / fe / "wer.json")}
+        files = {"scores": exp / "scores" / eval_set / fe / "summary.json",
+                 "sphinx": exp / "asr_sphinx" / eval_set / fe / "wer.json"}
+        src = {k: load_finished(f, step_markers(exp, k, f)) for k, f in files.items()}
         row: Dict[str, object] = {"frontend": fe}
         for col, s, key, _ in COLUMNS:
             d = src[s]

@@ -50,7 +50,6 @@ from espnet2_ext.recipe.common import (
     read_audio,
     read_table,
     run_cli,
-    str2bool,
     wav_path,
     write_data_dir,
     write_wav,
@@ -61,6 +60,7 @@ from espnet2_ext.recipe.simulate import (
     load_noise,
     noise_segment,
     scale_noise,
+    simulation_parser,
     utt_rng,
 )
 
@@ -236,20 +236,11 @@ def simulate_mixtures(
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="simulate_mixtures", description=__doc__.split("\n\n")[0])
-    p.add_argument("--src_dir", required=True, help="clean Kaldi data dir")
-    p.add_argument("--out_dir", required=True, help="output data dir, e.g. data/test_mix")
-    p.add_argument("--wav_dir", required=True, help="where the simulated audio goes")
-    p.add_argument("--part", choices=("train", "eval"), required=True,
-                   help="which part of each noise recording to draw from")
-    p.add_argument("--snrs", default="10 15 20", help="noise SNRs (dB) to draw from")
-    p.add_argument("--noise_dir", default="", help="folder of noise recordings (empty: generated)")
-    p.add_argument("--reverb", type=str2bool, default=True)
+    p = simulation_parser("simulate_mixtures", __doc__.split("\n\n")[0], "data/test_mix",
+                          "10 15 20", reverb=True)
     p.add_argument("--offsets", default="0 1.0", help="MIN MAX start of speaker 2 (s)")
     p.add_argument("--sir_range", default="0 5", help="MIN MAX level of speaker 1 over 2 (dB)")
     p.add_argument("--rt60", default="0.2 0.5", help="MIN MAX reverberation time (s)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--train_fraction", type=float, default=0.8)
     p.add_argument("--copies", type=int, default=1,
                    help="mixtures per utterance (distinct second speakers' utterances)")
     return p

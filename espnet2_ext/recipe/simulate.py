@@ -278,22 +278,31 @@ def simulate(
     return len(items)
 
 
-def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="simulate_noisy", description=__doc__.split("\n\n")[0])
+def simulation_parser(prog: str, description: str, example_out: str, snrs: str,
+                      reverb: bool) -> argparse.ArgumentParser:
+    """The options every simulation tool shares (data dirs, noise, seed)."""
+    p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("--src_dir", required=True, help="clean Kaldi data dir")
-    p.add_argument("--out_dir", required=True, help="output data dir, e.g. data/test_noisy")
+    p.add_argument("--out_dir", required=True, help=f"output data dir, e.g. {example_out}")
     p.add_argument("--wav_dir", required=True, help="where the simulated audio goes")
     p.add_argument("--part", choices=("train", "eval"), required=True,
                    help="which part of each noise recording to draw from")
-    p.add_argument("--snrs", default="20 10 5 0", help="SNRs in dB to draw from")
+    p.add_argument("--snrs", default=snrs, help="noise SNRs (dB) to draw from")
     p.add_argument("--noise_dir", default="", help="folder of noise recordings (empty: generated)")
+    p.add_argument("--reverb", type=str2bool, default=reverb)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--train_fraction", type=float, default=0.8,
+                   help="share of each noise recording drawn for --part train")
+    return p
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = simulation_parser("simulate_noisy", __doc__.split("\n\n")[0], "data/test_noisy",
+                          "20 10 5 0", reverb=False)
     p.add_argument("--noise_scp", default="",
                    help="NAME PATH list of noise recordings (instead of --noise_dir)")
     p.add_argument("--babble_dir", default="",
                    help="data dir whose speakers make the generated babble (default: --src_dir)")
-    p.add_argument("--reverb", type=str2bool, default=False)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--train_fraction", type=float, default=0.8)
     p.add_argument("--copies", type=int, default=1, help="noisy copies per clean utterance")
     return p
 

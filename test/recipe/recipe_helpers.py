@@ -1,6 +1,10 @@
 """Helpers of the recipe tests (import them from here: ``from recipe_helpers import ...``;
 ``conftest`` is an ambiguous module name when several test folders have one)."""
 
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -69,11 +73,70 @@ def make_recipe_dir(tmp: Path, recipe: Path, names=RECIPE_FILES) -> Path:
     return d
 
 
+def _local_env():
+    return {k: v for k, v in os.environ.items() if k != "CMD_BACKEND"}
+
+
 def run_recipe(d: Path, *args, timeout=900):
     """``./run.sh ARGS`` in ``d`` with the local job backend; the CompletedProcess."""
-    import os
-    import subprocess
-
-    env = {k: v for k, v in os.environ.items() if k != "CMD_BACKEND"}
     return subprocess.run(["./run.sh", *args], cwd=d, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout, env=_local_env())
+
+
+def run_whole_recipe(d: Path, args) -> dict:
+    """Every stage of the recipe in ``d`` once (a module fixture's work): fails
+    the test with the end of the output unless it succeeds; ``dir``, ``args``,
+    ``out`` (stdout + stderr, also in ``d/test_run.log``) and ``elapsed`` (s)."""
+    t0 = time.time()
+    r = run_recipe(d, *args)
+    elapsed = time.time() - t0
+    (d / "test_run.log").write_text(r.stdout + r.stderr)
+    assert r.returncode == 0, f"recipe failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
+    return {"dir": d, "args": list(args), "out": r.stdout + r.stderr, "elapsed": elapsed}
+
+
+def start_recipe(d: Path, *args, log: Path) -> subprocess.Popen:
+    """``./run.sh ARGS`` in ``d`` in the background (output into ``log``)."""
+    with open(log, "w") as out:
+        return subprocess.Popen(["./run.sh", *args], cwd=d, stdout=out,
+                                stderr=subprocess.STDOUT, env=_local_env())
+
+
+def _children() -> dict:
+    kids: dict = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kids.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    return kids
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL ``proc`` and every process below it, as a node preemption would
+    (the local launcher puts its jobs in sessions of their own, so a process
+    group is not enough).  The tree is frozen (SIGSTOP) first, so that nothing
+    forks or is re-parented away between looking and killing."""
+    frozen: set = set()
+    while True:
+        kids, todo, tree = _children(), [proc.pid], []
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo += kids.get(pid, [])
+        new = [p for p in tree if p not in frozen]
+        if not new:
+            break
+        for pid in new:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+            frozen.add(pid)
+    for pid in frozen:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()

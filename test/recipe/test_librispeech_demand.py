@@ -11,7 +11,6 @@ gives a clear error.  Skipped when the shared data is absent.
 
 import json
 import re
-import time
 
 import pytest
 import soundfile as sf
@@ -20,7 +19,8 @@ from espnet2_ext.recipe.common import check_data_dir, read_table
 from espnet2_ext.recipe.demand import SEEN, UNSEEN
 
 from librispeech_demand_helpers import make_demand, make_librispeech
-from recipe_helpers import REPO, make_recipe_dir, run_recipe as run, shared_or_skip
+from recipe_helpers import REPO, make_recipe_dir, run_recipe as run, run_whole_recipe
+from recipe_helpers import shared_or_skip
 
 pytestmark = pytest.mark.slow
 
@@ -46,13 +46,7 @@ def recipe(tmp_path_factory):
             "--conf_dir", "conf/tiny", "--ngpu", "0", "--nj", "1", "--inference_nj", "1",
             "--train_threads", "1", "--parallel_models", "true",
             "--eval_sets", "test_seen test_unseen"]
-    t0 = time.time()
-    r = run(d, *args)
-    elapsed = time.time() - t0
-    (d / "test_run.log").write_text(r.stdout + r.stderr)
-    assert r.returncode == 0, f"recipe failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
-    return {"dir": d, "args": args, "out": r.stdout + r.stderr, "elapsed": elapsed,
-            "corpora": corpora}
+    return dict(run_whole_recipe(d, args), corpora=corpora)
 
 
 def test_stage1_data(recipe):

@@ -222,6 +222,11 @@ def test_report_with_seen_unseen_columns_and_per(tmp_path):
                 p = exp / sub / fe / name
                 p.parent.mkdir(parents=True, exist_ok=True)
                 p.write_text(json.dumps({"wer": 10 * v}))
+            (exp / "asr_sphinx" / s / fe / ".done").write_text("sig\n")
+        (exp / "scores" / s / ".done").write_text("sig\n")
+    for task in ("asr_superb", "pr_superb"):  # several sets: one decoding step for all
+        (exp / task / "decode_sets").mkdir()
+        (exp / task / "decode_sets" / ".done").write_text("sig\n")
     text = make_report(exp, fes, ["base"], "test_seen test_unseen", tmp_path / "R.md",
                        tmp_path / "c.png", sphinx_desc="CMU dictionary and en-us LM")
     head = [l for l in text.splitlines() if l.startswith("|")][0]

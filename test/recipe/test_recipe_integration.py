@@ -14,8 +14,8 @@ import soundfile as sf
 
 from espnet2_ext.recipe.common import check_data_dir, read_table
 
-from recipe_helpers import RECIPE, shared_or_skip
-from recipe_helpers import make_recipe_dir, run_recipe as run
+from recipe_helpers import RECIPE, kill_tree, make_recipe_dir, run_recipe as run
+from recipe_helpers import run_whole_recipe, shared_or_skip, start_recipe
 
 pytestmark = pytest.mark.slow
 
@@ -31,12 +31,7 @@ def recipe(tmp_path_factory):
             "--noise_dir", str(shared / "noise" / "speech_commands"),
             "--conf_dir", "conf/tiny", "--num_dev_spk", "3", "--snrs", "0 5 10",
             "--nj", "1", "--inference_nj", "2", "--train_threads", "1"]
-    t0 = time.time()
-    r = run(d, *args)
-    elapsed = time.time() - t0
-    (d / "test_run.log").write_text(r.stdout + r.stderr)
-    assert r.returncode == 0, f"recipe failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
-    return {"dir": d, "args": args, "out": r.stdout + r.stderr, "elapsed": elapsed}
+    return run_whole_recipe(d, args)
 
 
 def test_stage1_data(recipe):
@@ -168,3 +163,39 @@ def test_bad_input_is_reported(recipe, tmp_path):
     assert r.returncode != 0 and "'loud' is not a number" in r.stderr
     for out in (r.stdout, r.stderr):
         assert "Traceback" not in out
+
+
+def test_interrupted_stage_leaves_nothing_taken_for_finished(recipe, tmp_path):
+    """A rerun of stage 4 killed mid-way (SIGKILL of the whole process tree, as
+    a preemption would) leaves neither its marker nor outputs that stage 5
+    would score; running stage 4 again completes it and stage 5 follows."""
+    d, args = recipe["dir"], recipe["args"]
+    cfg = d / "exp/enh_base/config.yaml"
+    # an edited model config: the base model's enhancement is out of date
+    cfg.write_text(cfg.read_text() + "# edited after training\n")
+    job_log = d / "exp/enhanced/base/log/enh_inference.1.log"
+    old = job_log.stat()  # the log of the first run's job
+    started = lambda: job_log.is_file() and job_log.stat().st_size > 0 and \
+        (job_log.stat().st_ino, job_log.stat().st_mtime_ns) != (old.st_ino, old.st_mtime_ns)
+    p = start_recipe(d, *args, "--stage", "4", "--stop_stage", "5", log=tmp_path / "run.log")
+    try:
+        t0 = time.time()
+        while not started():
+            assert p.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+            assert time.time() - t0 < 300, "the enhancement job did not start"
+            time.sleep(0.2)
+    finally:
+        kill_tree(p)
+    assert not (d / "exp/enhanced/base/.done").exists()
+    assert not list((d / "exp/enhanced/base").glob("*/spk1.scp"))
+    assert (d / "exp/enhanced/ssl_mse/.done").is_file()  # untouched models stay done
+    r = run(d, *args, "--stage", "5", "--stop_stage", "5")
+    assert r.returncode != 0
+    assert "stage 4 (enhancement with base) has not finished" in r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    r = run(d, *args, "--stage", "4", "--stop_stage", "5")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "enhancing dev test with base" in r.stdout
+    assert "stage 4 (ssl_mse): already done" in r.stdout
+    assert (d / "exp/enhanced/base/.done").is_file()
+    assert (d / "exp/scores/test/.done").is_file()

@@ -66,16 +66,21 @@ def test_wer():
 
 
 def _fake_exp(exp):
+    """Results of stages 5-7 as the stage script leaves them: each step's
+    outputs plus its ``.done`` marker (written last)."""
     for fe, v in [("noisy", 5.0), ("base", 9.0), ("ssl_mse", 10.0)]:
         d = exp / "scores/test" / fe
         d.mkdir(parents=True)
         (d / "summary.json").write_text(json.dumps(
             {"si_sdr": v, "pesq": 1.5, "stoi": 0.8, "estoi": math.nan}))
+    (exp / "scores/test/.done").write_text("sig\n")
     for fe, w in [("clean", 10.0), ("noisy", 50.0), ("base", 40.0), ("ssl_mse", 30.0)]:
         for sub in ("asr_sphinx/test", "asr_superb/decode_test"):
             d = exp / sub / fe
             d.mkdir(parents=True)
             (d / "wer.json").write_text(json.dumps({"wer": w + (1 if "superb" in sub else 0)}))
+        (exp / "asr_sphinx/test" / fe / ".done").write_text("sig\n")
+    (exp / "asr_superb/decode_test/.done").write_text("sig\n")
     for m, losses in [("base", [-5.0, -7.0]), ("ssl_mse", [0.5, 0.4, 0.3])]:
         d = exp / f"enh_{m}"
         d.mkdir()
@@ -110,6 +115,22 @@ def test_report_table_and_png(tmp_path):
     assert "![validation loss per epoch](conv.png)" in text
     assert (tmp_path / "conv.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "ssl_mse: 3 epochs" in text
+
+
+def test_report_ignores_results_of_unfinished_steps(tmp_path):
+    """An interrupted step (no marker) leaves files that the report must not take
+    for finished work: its cells print as ``-``."""
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    _fake_exp(exp)
+    (exp / "scores/test/.done").unlink()  # stage 5 interrupted while rescoring
+    (exp / "asr_sphinx/test/base/.done").unlink()  # stage 6 interrupted on base
+    text = report.make_report(exp, ["noisy", "base", "ssl_mse"], ["base", "ssl_mse"], "test",
+                              tmp_path / "RESULTS.md", tmp_path / "conv.png")
+    rows = {l.split("|")[1].strip(): [c.strip() for c in l.split("|")[2:-1]]
+            for l in text.splitlines()[1:] if l.startswith("| ") and "front-end" not in l}
+    assert rows["base"] == ["-", "-", "-", "-", "-", "41.0"]
+    assert rows["ssl_mse"] == ["-", "-", "-", "-", "30.0", "31.0"]
 
 
 def test_report_without_results(tmp_path):

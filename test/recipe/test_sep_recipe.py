@@ -15,7 +15,8 @@ import torch
 
 from espnet2_ext.recipe.common import check_data_dir, read_table
 
-from recipe_helpers import REPO, make_recipe_dir, run_recipe as run, shared_or_skip
+from recipe_helpers import REPO, make_recipe_dir, run_recipe as run, run_whole_recipe
+from recipe_helpers import shared_or_skip
 
 pytestmark = pytest.mark.slow
 
@@ -40,12 +41,7 @@ def recipe(tmp_path_factory):
             "--noise_dir", str(shared / "noise" / "speech_commands"),
             "--conf_dir", "conf/tiny", "--num_dev_spk", "3",
             "--nj", "1", "--inference_nj", "1", "--train_threads", "1"]
-    t0 = time.time()
-    r = run(d, *args)
-    elapsed = time.time() - t0
-    (d / "test_run.log").write_text(r.stdout + r.stderr)
-    assert r.returncode == 0, f"recipe failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
-    return {"dir": d, "args": args, "out": r.stdout + r.stderr, "elapsed": elapsed}
+    return run_whole_recipe(d, args)
 
 
 def test_stage2_two_speaker_mixtures(recipe):

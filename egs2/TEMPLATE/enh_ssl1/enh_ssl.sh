@@ -240,11 +240,20 @@ signature() {
 # signature is taken here, before the step runs, and mark_done writes that one
 # (inputs edited while a step runs make the step rerun next time).
 declare -A _sig_at_check=()
+# A step that is not done loses its marker here, before it (re)runs: a step
+# interrupted from then on (SIGKILL, preemption, a time limit) leaves no
+# marker, so no later stage takes its partial outputs for finished work.
 is_done() {
     local marker=$1; shift
     _sig_at_check[${marker}]=$(signature "$@")
-    [ -f "${marker}" ] && [ "${_sig_at_check[${marker}]}" = "$(cat "${marker}")" ]
+    if [ -f "${marker}" ] && [ "${_sig_at_check[${marker}]}" = "$(cat "${marker}")" ]; then
+        return 0
+    fi
+    rm -f "${marker}"
+    return 1
 }
+# need_done MARKER WHAT: stop unless the step WHAT (which writes MARKER last) finished
+need_done() { [ -f "$1" ] || die "$2 has not finished ($1 missing): run it first"; }
 mark_done() {  # mark_done MARKER SIG... (written last, atomically)
     local marker=$1; shift
     mkdir -p "$(dirname "${marker}")"
@@ -320,6 +329,21 @@ split_keys() {
 n_lines() { wc -l < "$1" | tr -d ' '; }
 # rotate a training log so that a resumed run keeps the earlier epochs' lines
 rotate_log() { [ ! -f "$1" ] || mv "$1" "$1.$(date +%s)"; }
+# train_model DIR WHAT TOOL ARGS...: ESPnet training (python -m espnet2_ext.bin.TOOL)
+# into DIR, resumed from DIR/checkpoint.pth when DIR was started with the same
+# inputs; log DIR/train.log; DIR/.done (the signature is_done took) once
+# DIR/valid.loss.best.pth exists
+train_model() {
+    local _dir=$1 what=$2 name=$3; shift 3
+    begin_dir "${_dir}" "${_dir}/.done"
+    rotate_log "${_dir}/train.log"
+    ${cuda_cmd} --gpu "${ngpu}" --num_threads "${train_threads}" "${_dir}/train.log" \
+        ${python} -m "espnet2_ext.bin.${name}" --resume true --output_dir "${_dir}" "$@" \
+        || die "${what} failed; see ${_dir}/train.log"
+    [ -e "${_dir}/valid.loss.best.pth" ] \
+        || die "${what} ended without ${_dir}/valid.loss.best.pth; see ${_dir}/train.log"
+    mark_done "${_dir}/.done"
+}
 
 # ---- downstream tasks and data sets
 for t in ${downstream_tasks}; do
@@ -367,7 +391,7 @@ fi
 # ================================================================ stage 2
 if run_stage 2; then
     stage_start 2 "noisy simulation"
-    [ -f "${data_marker}" ] || die "stage 1 has not finished (${data_marker} missing)"
+    need_done "${data_marker}" "stage 1"
     sig=(noise_dir="${noise_dir}" snrs="${snrs}" reverb="${reverb}" seed="${seed}" \
          train_copies="${train_copies}" "${data_marker}")
     [ "${simulate}" = true ] || sig+=(simulate=false)
@@ -441,24 +465,17 @@ enh_data_opts() {  # train and valid data of the enhancement model
         done
     done
 }
-finetune_one() {  # finetune_one LOSS DIR CONFIG SIG...
-    local loss=$1 _dir=$2 gen=$3; shift 3
+finetune_one() {  # finetune_one LOSS DIR CONFIG
+    local loss=$1 _dir=$2 gen=$3
     log "fine-tuning with ${loss} (upstream ${upstream}) from ${base_model}: ${_dir} (log: ${_dir}/train.log)"
-    begin_dir "${_dir}" "${_dir}/.done"
-    rotate_log "${_dir}/train.log"
     # shellcheck disable=SC2046,SC2086
-    ${cuda_cmd} --gpu "${ngpu}" --num_threads "${train_threads}" "${_dir}/train.log" \
-        ${python} -m espnet2_ext.bin.enh_train ${common_opts} $(enh_data_opts) ${shape_opts} \
-            --resume true --init_param "${base_model}" \
-            --output_dir "${_dir}" --config "${gen}" ${enh_args} \
-        || die "fine-tuning with ${loss} failed; see ${_dir}/train.log"
-    [ -e "${_dir}/valid.loss.best.pth" ] || die "no ${_dir}/valid.loss.best.pth; see ${_dir}/train.log"
-    mark_done "${_dir}/.done" "$@"
+    train_model "${_dir}" "fine-tuning with ${loss}" enh_train ${common_opts} $(enh_data_opts) \
+        ${shape_opts} --init_param "${base_model}" --config "${gen}" ${enh_args}
     log "fine-tuning with ${loss} done"
 }
 if run_stage 3; then
     stage_start 3 "enhancement training (stats, base, fine-tuning: ${ft_losses})"
-    [ -f "${sim_marker}" ] || die "stage 2 has not finished (${sim_marker} missing)"
+    need_done "${sim_marker}" "stage 2"
     [ -f "${enh_config}" ] || die "enhancement config ${enh_config} does not exist"
     common_opts="--ngpu ${ngpu} --use_tensorboard false --use_matplotlib true"
 
@@ -506,15 +523,9 @@ if run_stage 3; then
             skipped "stage 3 (base)" "${_dir}/.done"
         else
             log "training the base model: ${_dir} (log: ${_dir}/train.log)"
-            begin_dir "${_dir}" "${_dir}/.done"
-            rotate_log "${_dir}/train.log"
             # shellcheck disable=SC2046,SC2086
-            ${cuda_cmd} --gpu "${ngpu}" --num_threads "${train_threads}" "${_dir}/train.log" \
-                ${python} -m espnet2_ext.bin.enh_train ${common_opts} $(enh_data_opts) ${shape_opts} \
-                    --resume true --output_dir "${_dir}" --config "${enh_config}" ${enh_args} \
-                || die "base training failed; see ${_dir}/train.log"
-            [ -e "${base_model}" ] || die "training ended without ${base_model}; see ${_dir}/train.log"
-            mark_done "${_dir}/.done" "${sig[@]}"
+            train_model "${_dir}" "base training" enh_train ${common_opts} $(enh_data_opts) \
+                ${shape_opts} --config "${enh_config}" ${enh_args}
         fi
     fi
 
@@ -532,7 +543,7 @@ if run_stage 3; then
             skipped "stage 3 (${loss})" "${_dir}/.done"
             continue
         fi
-        start_step "fine-tuning with ${loss}" finetune_one "${loss}" "${_dir}" "${gen}" "${sig[@]}"
+        start_step "fine-tuning with ${loss}" finetune_one "${loss}" "${_dir}" "${gen}"
     done
     wait_steps
     stage_end
@@ -546,6 +557,10 @@ model_of() {  # model_of NAME -> "config model" of an enhancement model
     fi
 }
 enh_out() { echo "${exp}/enhanced/$1/$2"; }  # enh_out MODEL SET
+model_ready() {  # model_ready NAME: stop unless the training of model NAME finished
+    [ "$1" = base ] && [ -n "${init_param}" ] && return 0  # a given model: no marker
+    need_done "${exp}/enh_$1/.done" "stage 3 (training of the $1 model)"
+}
 
 # ================================================================ stage 4
 enhance_one() {  # enhance_one MODEL CONFIG MODEL_FILE ALL_SCP SIG...
@@ -553,7 +568,7 @@ enhance_one() {  # enhance_one MODEL CONFIG MODEL_FILE ALL_SCP SIG...
     local _base=${exp}/enhanced/${m}
     local _logdir=${_base}/log _nj dset
     log "enhancing ${eval_sets} with ${m} (${_model})"
-    rm -rf "${_logdir}"; mkdir -p "${_logdir}"
+    rm -rf "${_base}"; mkdir -p "${_logdir}"  # no output of an earlier run survives
     _nj=$(min "${inference_nj}" "$(n_lines "${_all}")")
     split_keys "${_all}" "${_nj}" "${_logdir}/keys"
     ${decode_cmd} --gpu "${ngpu}" JOB=1:"${_nj}" "${_logdir}/enh_inference.JOB.log" \
@@ -589,6 +604,7 @@ if run_stage 4; then
     replace_if_changed "${_all}.tmp" "${_all}"
     for m in ${enh_models}; do
         read -r _config _model <<< "$(model_of "${m}")"
+        model_ready "${m}"
         [ -e "${_model}" ] || die "model ${_model} missing: run stage 3"
         _base=${exp}/enhanced/${m}
         sig=("${_model}" "${_config}" "${_all}" "${sim_marker}")
@@ -630,6 +646,14 @@ fe_marker() {  # fe_marker FRONTEND: the marker of the step that made its signal
         *) echo "${exp}/enhanced/$1/.done" ;;
     esac
 }
+fe_ready() {  # fe_ready FRONTEND: stop unless the step that made its signals finished
+    case "$1" in
+        clean) if [ "${num_spk}" -eq 1 ]; then need_done "${data_marker}" "stage 1"
+               else need_done "${sim_marker}" "stage 2"; fi ;;
+        noisy|mixture) need_done "${sim_marker}" "stage 2" ;;
+        *) need_done "$(fe_marker "$1")" "stage 4 (enhancement with $1)" ;;
+    esac
+}
 
 # ================================================================ stage 5
 if run_stage 5 && [ "${num_spk}" -gt 1 ]; then
@@ -642,6 +666,7 @@ if run_stage 5 && [ "${num_spk}" -gt 1 ]; then
             sig+=("${data}/${dset}_noisy/$(ref_scp "${n}")")
         done
         for fe in ${frontends}; do
+            fe_ready "${fe}"
             scps=$(est_scps "${fe}" "${dset}")
             for scp in ${scps}; do
                 [ -f "${scp}" ] || die "${scp} missing: run stage 4"
@@ -653,6 +678,7 @@ if run_stage 5 && [ "${num_spk}" -gt 1 ]; then
             skipped "stage 5 (${dset})" "${_dir}/.done"
             continue
         fi
+        rm -rf "${_dir}"
         ${decode_cmd} "${_dir}/log/score.log" \
             ${python} -m espnet2_ext.bin.score_sep --mix_scp "${data}/${dset}_noisy/wav.scp" \
                 "${refs[@]}" --out_dir "${_dir}" "${systems[@]}" \
@@ -668,6 +694,7 @@ elif run_stage 5; then
         systems=()
         sig=("${data}/${dset}_noisy/spk1.scp" "${sim_marker}")
         for fe in ${frontends}; do
+            fe_ready "${fe}"
             scp=$(est_scp "${fe}" "${dset}")
             [ -f "${scp}" ] || die "${scp} missing: run stage 4"
             systems+=("${fe}=${scp}")
@@ -677,6 +704,7 @@ elif run_stage 5; then
             skipped "stage 5 (${dset})" "${_dir}/.done"
             continue
         fi
+        rm -rf "${_dir}"
         ${decode_cmd} "${_dir}/log/score.log" \
             ${python} -m espnet2_ext.bin.score_enh --ref_scp "${data}/${dset}_noisy/spk1.scp" \
                 --out_dir "${_dir}" "${systems[@]}" \
@@ -690,6 +718,7 @@ fi
 # ================================================================ stage 6
 sep_sphinx_one() {  # sep_sphinx_one FE DIR (streams and refs in args, signature in sig)
     local fe=$1 _dir=$2
+    rm -rf "${_dir}"
     ${decode_cmd} "${_dir}/log/decode.log" \
         ${python} -m espnet2_ext.bin.sep_asr_sphinx "${args[@]}" --out_dir "${_dir}" \
             --dict "${sphinx_dict}" --lm "${sphinx_lm}" \
@@ -699,14 +728,15 @@ sep_sphinx_one() {  # sep_sphinx_one FE DIR (streams and refs in args, signature
 }
 sphinx_one() {  # sphinx_one WHAT DIR (scp, aset and the signature in sig); split by --inference_nj
     local _what=$1 _dir=$2 _logdir=$2/log _nj
-    rm -rf "${_logdir}"; mkdir -p "${_logdir}"
+    rm -rf "${_dir}"; mkdir -p "${_logdir}"
     _nj=$(min "${inference_nj}" "$(n_lines "${scp}")")
     split_keys "${scp}" "${_nj}" "${_logdir}/keys"
     ${decode_cmd} JOB=1:"${_nj}" "${_logdir}/decode.JOB.log" \
         ${python} -m espnet2_ext.bin.asr_sphinx --wav_scp "${_logdir}/keys.JOB.scp" \
             --out_dir "${_logdir}/output.JOB" --dict "${sphinx_dict}" --lm "${sphinx_lm}" \
         || die "pocketsphinx decoding of ${_what} failed; see ${_logdir}/decode.*.log"
-    cat "${_logdir}"/output.*/text | sort > "${_dir}/text"
+    cat "${_logdir}"/output.*/text | sort > "${_dir}/text.tmp"
+    mv "${_dir}/text.tmp" "${_dir}/text"
     tool score_wer --ref "${data}/${aset}/text" --hyp "${_dir}/text" --out "${_dir}/wer.json" \
         > "${_logdir}/score.log" 2>&1 || die "WER scoring of ${_what} failed; see ${_logdir}/score.log"
     log "  ${_what}: $(grep -o 'WER [0-9.]*%' "${_logdir}/score.log" | tail -n 1)"
@@ -717,6 +747,7 @@ if run_stage 6 && [ "${num_spk}" -gt 1 ]; then
     [ -f "${sphinx_dict}" ] || die "pocketsphinx dictionary ${sphinx_dict} not found (--sphinx_dict)"
     [ -f "${sphinx_lm}" ] || die "pocketsphinx LM ${sphinx_lm} not found (--sphinx_lm)"
     for fe in clean ${frontends}; do
+        fe_ready "${fe}"
         _dir=${exp}/asr_sphinx/${asr_set}/${fe}
         args=(); sig=("${sphinx_dict}" "${sphinx_lm}" "$(fe_marker "${fe}")")
         for scp in $(est_scps "${fe}" "${asr_set}"); do
@@ -746,6 +777,7 @@ elif run_stage 6; then
     [ -f "${sphinx_lm}" ] || die "pocketsphinx LM ${sphinx_lm} not found (--sphinx_lm)"
     for aset in ${asr_set}; do
         for fe in clean ${frontends}; do
+            fe_ready "${fe}"
             _dir=${exp}/asr_sphinx/${aset}/${fe}
             scp=$(est_scp "${fe}" "${aset}")
             [ -f "${scp}" ] || die "${scp} missing: run the earlier stages"
@@ -847,20 +879,13 @@ downstream_one() {  # downstream_one TASK: targets, shapes, training, decoding, 
         skipped "stage 7 (${t_tag}training)" "${t_exp}/.done"
     else
         log "training the downstream ${task^^} model: ${t_exp} (log: ${t_exp}/train.log)"
-        begin_dir "${t_exp}" "${t_exp}/.done"
-        rotate_log "${t_exp}/train.log"
         # shellcheck disable=SC2086
-        ${cuda_cmd} --gpu "${ngpu}" --num_threads "${train_threads}" "${t_exp}/train.log" \
-            ${python} -m espnet2_ext.bin.asr_train ${asr_common} ${asr_data} \
-                --train_shape_file "${t_stats}/train/speech_shape" \
-                --train_shape_file "${t_stats}/train/text_shape.${t_type}" \
-                --valid_shape_file "${t_stats}/valid/speech_shape" \
-                --valid_shape_file "${t_stats}/valid/text_shape.${t_type}" \
-                --fold_length 80000 --fold_length 150 \
-                --resume true --output_dir "${t_exp}" --config "${t_gen}" ${asr_args} \
-            || die "downstream ${task^^} training failed; see ${t_exp}/train.log"
-        [ -e "${t_exp}/valid.loss.best.pth" ] || die "no ${t_exp}/valid.loss.best.pth; see ${t_exp}/train.log"
-        mark_done "${t_exp}/.done" "${sig[@]}"
+        train_model "${t_exp}" "downstream ${task^^} training" asr_train ${asr_common} ${asr_data} \
+            --train_shape_file "${t_stats}/train/speech_shape" \
+            --train_shape_file "${t_stats}/train/text_shape.${t_type}" \
+            --valid_shape_file "${t_stats}/valid/speech_shape" \
+            --valid_shape_file "${t_stats}/valid/text_shape.${t_type}" \
+            --fold_length 80000 --fold_length 150 --config "${t_gen}" ${asr_args}
     fi
 
     # decode every front-end's version of every set in one job (keys FE__UTT),
@@ -870,6 +895,7 @@ downstream_one() {  # downstream_one TASK: targets, shapes, training, decoding, 
     mkdir -p "${_dec}"
     for aset in ${asr_set}; do
         for fe in clean ${frontends}; do
+            fe_ready "${fe}"
             scp=$(est_scp "${fe}" "${aset}")
             [ -f "${scp}" ] || die "${scp} missing: run the earlier stages"
             awk -v fe="${fe}" '{ print fe "__" $0 }' "${scp}"
@@ -885,7 +911,10 @@ downstream_one() {  # downstream_one TASK: targets, shapes, training, decoding, 
         skipped "stage 7 (${t_tag}decoding)" "${_dec}/.done"
     else
         _logdir=${_dec}/log
-        rm -rf "${_logdir}"; mkdir -p "${_logdir}"
+        rm -rf "${_logdir}" "${_dec}/text_all"; mkdir -p "${_logdir}"
+        for aset in ${asr_set}; do  # no output of an earlier run survives
+            for fe in clean ${frontends}; do rm -rf "${t_exp}/decode_${aset}/${fe}"; done
+        done
         _nj=$(min "${inference_nj}" "$(n_lines "${_all}")")
         split_keys "${_all}" "${_nj}" "${_logdir}/keys"
         ${decode_cmd} --gpu "${ngpu}" JOB=1:"${_nj}" "${_logdir}/asr_inference.JOB.log" \
@@ -923,7 +952,7 @@ if run_stage 7 && [ "${num_spk}" -gt 1 ]; then
 elif run_stage 7; then
     _tasks=$(echo "${downstream_tasks}" | tr 'a-z' 'A-Z'); _tasks=$(echo ${_tasks} | sed 's/ / + /g')
     stage_start 7 "SUPERB-style downstream ${_tasks} (upstream ${upstream}) on ${asr_set}"
-    [ -f "${data_marker}" ] || die "stage 1 has not finished"
+    need_done "${data_marker}" "stage 1"
     for task in ${downstream_tasks}; do
         start_step "downstream ${task}" downstream_one "${task}"
     done
