@@ -105,7 +105,7 @@ def _sources(exp: Path, eval_set: str, fe: str) -> Dict[str, Path]:
     }
 
 
-def step_markers(exp: Path, src: str, result: Path) -> List[Path]:
+def step_markers(src: str, result: Path) -> List[Path]:
     """The markers of the step that writes ``result`` of source ``src``: scores,
     one step per set; pocketsphinx, one per set and front-end; downstream
     decoding, one per set (``decode_SET``) or one for all sets (``decode_sets``)."""
@@ -131,7 +131,7 @@ def collect(exp: Path, frontends: Sequence[str], eval_set: str,
         sources = _sources(Path(exp), eval_set, fe)
         for col, src, key, _ in columns:
             d = None if (fe == "clean" and src == "scores") else \
-                load_finished(sources[src], step_markers(Path(exp), src, sources[src]))
+                load_finished(sources[src], step_markers(src, sources[src]))
             row[col] = None if d is None else d.get(key)
         rows.append(row)
     return rows

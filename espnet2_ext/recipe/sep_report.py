@@ -36,7 +36,7 @@ def collect(exp: Path, frontends: Sequence[str], eval_set: str) -> List[Dict[str
     for fe in ["clean"] + list(frontends):
         files = {"scores": exp / "scores" / eval_set / fe / "summary.json",
                  "sphinx": exp / "asr_sphinx" / eval_set / fe / "wer.json"}
-        src = {k: load_finished(f, step_markers(exp, k, f)) for k, f in files.items()}
+        src = {k: load_finished(f, step_markers(k, f)) for k, f in files.items()}
         row: Dict[str, object] = {"frontend": fe}
         for col, s, key, _ in COLUMNS:
             d = src[s]

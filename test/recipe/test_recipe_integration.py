@@ -165,6 +165,22 @@ def test_bad_input_is_reported(recipe, tmp_path):
         assert "Traceback" not in out
 
 
+def test_enhancement_needs_finished_training(recipe):
+    """Stage 4 does not enhance with a model whose training has no marker (a
+    stage 3 killed mid-way leaves a valid.loss.best.pth of an earlier epoch)."""
+    d, args = recipe["dir"], recipe["args"]
+    marker = d / "exp/enh_ssl_mse/.done"
+    saved = marker.read_text()
+    marker.unlink()
+    try:
+        r = run(d, *args, "--stage", "4", "--stop_stage", "4")
+    finally:
+        marker.write_text(saved)
+    assert r.returncode != 0
+    assert "stage 3 (training of the ssl_mse model) has not finished" in r.stderr
+    assert "enhancing" not in r.stdout and "Traceback" not in r.stdout + r.stderr
+
+
 def test_interrupted_stage_leaves_nothing_taken_for_finished(recipe, tmp_path):
     """A rerun of stage 4 killed mid-way (SIGKILL of the whole process tree, as
     a preemption would) leaves neither its marker nor outputs that stage 5

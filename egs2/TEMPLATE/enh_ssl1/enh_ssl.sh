@@ -647,12 +647,14 @@ fe_marker() {  # fe_marker FRONTEND: the marker of the step that made its signal
     esac
 }
 fe_ready() {  # fe_ready FRONTEND: stop unless the step that made its signals finished
-    case "$1" in
-        clean) if [ "${num_spk}" -eq 1 ]; then need_done "${data_marker}" "stage 1"
-               else need_done "${sim_marker}" "stage 2"; fi ;;
-        noisy|mixture) need_done "${sim_marker}" "stage 2" ;;
-        *) need_done "$(fe_marker "$1")" "stage 4 (enhancement with $1)" ;;
+    local marker what
+    marker=$(fe_marker "$1")
+    case "${marker}" in
+        "${data_marker}") what="stage 1" ;;
+        "${sim_marker}") what="stage 2" ;;
+        *) what="stage 4 (enhancement with $1)" ;;
     esac
+    need_done "${marker}" "${what}"
 }
 
 # ================================================================ stage 5
