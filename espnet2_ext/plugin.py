@@ -20,12 +20,29 @@ package, its kernels or its launcher does not load ESPnet.
 Worker processes that ESPnet spawns for DDP (``--ngpu > 1``) unpickle the
 task class of :mod:`espnet2_ext.tasks`, whose import runs this registration
 again in the worker.
+
+The same import hook keeps ESPnet's start offline: ESPnet's text tools
+import ``g2p_en``, whose module body calls ``nltk.download()`` for two
+resources (``averaged_perceptron_tagger_eng``, ``cmudict``) when they are not
+installed, so every ESPnet start on a machine without them tries the
+network and prints ``[nltk_data] Error loading ...`` lines.  When ``g2p_en``
+is imported after ``espnet2_ext`` (every ``python -m espnet2_ext.bin.*``
+tool), its module body runs with ``nltk.download`` replaced by a stand-in
+that only logs (debug level) what is missing.  Nothing else changes: a
+config that really uses the ``g2p_en`` tokenizer gets nltk's own "Resource
+... not found" error with the command to install it
+(``python -m nltk.downloader cmudict averaged_perceptron_tagger_eng``); once
+installed, no download is attempted at all.
 """
 
+import contextlib
 import importlib.abc
 import importlib.machinery
+import logging
 import sys
 from typing import Dict, Type
+
+logger = logging.getLogger(__name__)
 
 _DONE = False
 _BUSY = False
@@ -104,27 +121,59 @@ def register() -> None:
 _TRIGGERS = ("espnet2.tasks.enh", "espnet2.tasks.asr")
 
 
-class _RegisterAfter(importlib.abc.Loader):
-    """Runs the real loader of an ESPnet task module, then :func:`register`."""
+# third-party modules whose import-time download attempts are silenced (see the module doc)
+_NO_DOWNLOAD_ON_IMPORT = ("g2p_en",)
 
-    def __init__(self, loader):
+
+@contextlib.contextmanager
+def _nltk_download_disabled():
+    """``nltk.download`` replaced by a stand-in that logs instead of using the network."""
+    import nltk
+
+    real = nltk.download
+
+    def no_download(info_or_id=None, *args, **kwargs):
+        logger.debug(
+            "espnet2_ext: not downloading nltk resource %r at import time "
+            "(install it with: python -m nltk.downloader %s)", info_or_id, info_or_id)
+        return False
+
+    nltk.download = no_download
+    try:
+        yield
+    finally:
+        nltk.download = real
+
+
+class _WrappedLoader(importlib.abc.Loader):
+    """Runs the real loader of a module, with something before/around it."""
+
+    def __init__(self, loader, around=None, after=None):
         self._loader = loader
+        self._around = around
+        self._after = after
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
-        self._loader.exec_module(module)
-        register()
+        with self._around() if self._around is not None else contextlib.nullcontext():
+            self._loader.exec_module(module)
+        if self._after is not None:
+            self._after()
 
 
 class _RegisterOnImport(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name not in _TRIGGERS or _DONE:
+        if name in _TRIGGERS and not _DONE:
+            wrap = {"after": register}
+        elif name in _NO_DOWNLOAD_ON_IMPORT:
+            wrap = {"around": _nltk_download_disabled}
+        else:
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path, target)
         if spec is not None and spec.loader is not None:
-            spec.loader = _RegisterAfter(spec.loader)
+            spec.loader = _WrappedLoader(spec.loader, **wrap)
         return spec
 
 
@@ -133,9 +182,10 @@ def register_on_espnet_import() -> None:
 
     Called by ``import espnet2_ext``.  After it, any use of
     ``espnet2.tasks.enh``/``espnet2.tasks.asr`` (which import each other's
-    registries' users: enh_s2t, enh_tse, the bin tools) sees our names.
+    registries' users: enh_s2t, enh_tse, the bin tools) sees our names, and a
+    later import of ``g2p_en`` tries no download (see the module doc).
     """
     if any(name in sys.modules for name in _TRIGGERS):
         register()
-    elif not any(isinstance(f, _RegisterOnImport) for f in sys.meta_path):
+    if not any(isinstance(f, _RegisterOnImport) for f in sys.meta_path):
         sys.meta_path.insert(0, _RegisterOnImport())

@@ -128,3 +128,31 @@ def test_import_is_cheap_and_registers_when_espnet_loads():
     lines = [x for x in out.stdout.splitlines() if x.strip()]
     # (ESPnet prints a notice about flash_attn on import: ignore other lines)
     assert lines[0] == "False" and lines[-1] == "True True", out.stdout
+
+
+# as on a machine without the nltk resources g2p_en wants, and with no way out:
+# a download attempt fails at once (and prints) instead of reaching the network
+_NO_NLTK_DATA = (
+    "import runpy, sys, nltk\n"
+    "nltk.data.path[:] = []\n"
+    "sys.argv = sys.argv[1:]\n"
+    "runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
+)
+
+
+def _run_offline(module: str) -> str:
+    env = subprocess_env(http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9",
+                         HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9")
+    out = subprocess.run([sys.executable, "-c", _NO_NLTK_DATA, module, "--help"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "--criterions" in out.stdout  # the tool really ran
+    return out.stdout + out.stderr
+
+
+def test_entry_point_tries_no_download():
+    """ESPnet's own start tries to download nltk data (g2p_en's import); ours does not."""
+    theirs = _run_offline("espnet2.bin.enh_train")
+    assert "[nltk_data]" in theirs  # the control: the attempt happens without espnet2_ext
+    ours = _run_offline("espnet2_ext.bin.enh_train")
+    assert "nltk_data" not in ours and "download" not in ours.lower(), ours[-2000:]

@@ -1,29 +1,37 @@
-"""Frozen SSL speech encoders (HuBERT / WavLM / wav2vec 2.0) used as loss feature extractors.
+"""Frozen speech encoders (HuBERT / WavLM / wav2vec 2.0 / Whisper) used as loss feature extractors.
 
-Only :mod:`espnet2_ext.ssl.frontend` imports ESPnet; it is not imported here.
+Layout: :mod:`.upstream` (the generic :class:`SSLUpstream`), :mod:`.sources`
+(where weights come from, one loader per kind), :mod:`.backends` (how each
+model family computes padding-invariant hidden states), :mod:`.layers`
+(layer choice), :mod:`.presets` (names and tables).  Only
+:mod:`espnet2_ext.ssl.frontend` imports ESPnet; it is not imported here.
 """
 
-from espnet2_ext.ssl.presets import BUNDLES, CHECKPOINT_PREFIX, TINY_PARAMS, UPSTREAM_NAMES
-from espnet2_ext.ssl.upstream import (
-    SSLCheckpointError,
-    SSLDownloadError,
-    SSLUpstream,
-    SSLUpstreamError,
-    build_tiny_model,
-    build_upstream,
-    save_checkpoint,
-)
+from espnet2_ext.ssl.errors import SSLCheckpointError, SSLDownloadError, SSLPackageError, SSLUpstreamError
+from espnet2_ext.ssl.layers import combine_layers, parse_layers
+from espnet2_ext.ssl.presets import BUNDLES, CHECKPOINT_PREFIX, TINY_PARAMS, UPSTREAM_NAMES, WHISPER
+from espnet2_ext.ssl.sources import SOURCE_OPTIONS, classify_source, known_num_layers
+from espnet2_ext.ssl.sources.whisper import load_whisper
+from espnet2_ext.ssl.upstream import SSLUpstream, build_tiny_model, build_upstream, save_checkpoint
 
 __all__ = [
     "BUNDLES",
     "CHECKPOINT_PREFIX",
+    "SOURCE_OPTIONS",
     "TINY_PARAMS",
     "UPSTREAM_NAMES",
+    "WHISPER",
     "SSLUpstream",
     "SSLUpstreamError",
     "SSLDownloadError",
     "SSLCheckpointError",
+    "SSLPackageError",
     "build_tiny_model",
     "build_upstream",
+    "classify_source",
+    "combine_layers",
+    "known_num_layers",
+    "load_whisper",
+    "parse_layers",
     "save_checkpoint",
 ]

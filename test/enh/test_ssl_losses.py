@@ -175,8 +175,66 @@ def test_bad_shapes():
 
 
 def test_upstream_is_lazy_and_shared():
-    a = SSLMSELoss(upstream="tiny")
-    b = SSLSoftDTWLoss(upstream="tiny", l2_normalize=False)
-    assert a.upstream(torch.device("cpu")) is b.upstream(torch.device("cpu"))
-    c = SSLSoftDTWLoss(upstream="tiny")  # l2_normalize differs: another view
-    assert c.upstream(torch.device("cpu")) is not a.upstream(torch.device("cpu"))
+    """One encoder per source and device: layers and l2_normalize are post-processing."""
+    before = len(ssl_mod._UPSTREAMS)
+    a = SSLMSELoss(upstream="tiny", upstream_conf={"seed": 99})
+    b = SSLSoftDTWLoss(upstream="tiny", upstream_conf={"seed": 99}, l2_normalize=False)
+    c = SSLSoftDTWLoss(upstream="tiny", upstream_conf={"seed": 99})  # l2_normalize=True
+    d = SSLMSELoss(upstream="tiny", upstream_conf={"seed": 99}, layers=[1, 2])
+    assert len(ssl_mod._UPSTREAMS) == before  # lazy: nothing built yet
+    cpu = torch.device("cpu")
+    up = a.upstream(cpu)
+    assert b.upstream(cpu) is up and c.upstream(cpu) is up and d.upstream(cpu) is up
+    assert len(ssl_mod._UPSTREAMS) == before + 1
+    # another source is another encoder
+    assert SSLMSELoss(upstream="tiny", upstream_conf={"seed": 98}).upstream(cpu) is not up
+
+
+def test_shared_encoder_gives_each_criterion_its_own_view():
+    """Through the shared encoder, each criterion sees exactly the features of an upstream built
+    with its own layers / l2_normalize."""
+    from espnet2_ext.ssl import SSLUpstream
+
+    ref = speechlike(T=12000)
+    inf = ref + 0.1 * torch.randn(ref.shape, generator=torch.Generator().manual_seed(3))
+    lengths = torch.tensor([12000, 9000])
+    conf = {"upstream": "tiny", "upstream_conf": {"seed": 97}}
+    for cls, kw in ((SSLMSELoss, {"layers": 1}), (SSLMSELoss, {"layers": [0, 3], "l2_normalize": True}),
+                    (SSLSoftDTWLoss, {}), (SSLSoftDTWLoss, {"layers": 2, "l2_normalize": False})):
+        crit = cls(**conf, **kw).eval()
+        got = crit(ref, inf, lengths)
+        own = SSLUpstream("tiny", seed=97, layers=kw.get("layers", "last"),
+                          l2_normalize=kw.get("l2_normalize", cls is SSLSoftDTWLoss))
+        with torch.no_grad():
+            rf, rl = own(ref, lengths)
+        xf, xl = own(inf, lengths)
+        torch.testing.assert_close(got, crit.compare(rf, rl, xf, xl, {}), rtol=1e-5, atol=1e-6)
+
+
+def test_sdtw_divergence_value_and_gradient_unchanged():
+    """The divergence with its reference self-term run forward-only equals soft_dtw(normalize=True),
+    value and gradient."""
+    from espnet2_ext.ops.soft_dtw import soft_dtw
+
+    g = torch.Generator().manual_seed(5)
+    x = torch.nn.functional.normalize(torch.randn(3, 20, 8, generator=g), dim=-1).requires_grad_(True)
+    y = torch.nn.functional.normalize(torch.randn(3, 24, 8, generator=g), dim=-1)
+    xl, yl = torch.tensor([20, 15, 9]), torch.tensor([24, 11, 17])
+    crit = SSLSoftDTWLoss(gamma=0.1)
+    ours = crit.compare(y, yl, x, xl, {})
+    (gx_ours,) = torch.autograd.grad(ours.sum(), x)
+    full = soft_dtw(x, y, xl, yl, gamma=0.1, normalize=True)
+    (gx_full,) = torch.autograd.grad(full.sum(), x)
+    torch.testing.assert_close(ours, full, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(gx_ours, gx_full, rtol=1e-6, atol=1e-7)
+    # a differentiable reference keeps its gradient (full divergence path)
+    y2 = y.clone().requires_grad_(True)
+    (gy,) = torch.autograd.grad(crit.compare(y2, yl, x, xl, {}).sum(), y2)
+    (gy_full,) = torch.autograd.grad(soft_dtw(x, y2, xl, yl, gamma=0.1, normalize=True).sum(), y2)
+    torch.testing.assert_close(gy, gy_full, rtol=1e-6, atol=1e-7)
+
+
+def test_upstream_conf_must_not_hold_criterion_options():
+    for key in ("layers", "l2_normalize", "name"):
+        with pytest.raises(ValueError, match=f"must not set '{key}'"):
+            SSLMSELoss(upstream_conf={key: 1})

@@ -20,7 +20,7 @@ def test_only_frontend_imports_espnet():
     offenders = []
     seen_frontend = False
     for pkg in PKGS:
-        for path in sorted(pkg.glob("*.py")):
+        for path in sorted(pkg.rglob("*.py")):
             mods = list(imported_modules(path))
             uses_espnet = any(m == "espnet" or m.startswith(("espnet.", "espnet2.")) or m == "espnet2" for m in mods)
             if path.name == "frontend.py" and pkg.name == "ssl":

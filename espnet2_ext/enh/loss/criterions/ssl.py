@@ -28,7 +28,10 @@ come from the argument, else from the ``forward_loss`` context that
 The frozen encoder is built lazily on first use (so loading a trained SE
 model for inference never needs SSL weights) and is held outside the module
 tree: it never enters a checkpoint, an optimizer or DDP, and it follows the
-device of the signals it is given.
+device of the signals it is given.  One encoder is built per source (name +
+source options) and device, whatever the criterions' ``layers`` and
+``l2_normalize``: those are applied to its hidden states per call, so
+``ssl_mse`` + ``ssl_sdtw`` in one config share one copy of the weights.
 """
 
 import json
@@ -40,18 +43,23 @@ from espnet2.enh.loss.criterions.time_domain import TimeDomainLoss
 from espnet2_ext.augment import speed_perturb, zero_pad
 from espnet2_ext.enh.lengths import resolve_lengths
 from espnet2_ext.ops.soft_dtw import soft_dtw
-from espnet2_ext.ssl import SSLUpstream
+from espnet2_ext.ssl import SSLUpstream, parse_layers
 
-# One frozen encoder per (config, device), shared by every criterion of the
-# process (e.g. ssl_mse and ssl_sdtw on the same upstream in one config).
+# One frozen encoder per (source, device), shared by every criterion of the
+# process (e.g. ssl_mse and ssl_sdtw on the same upstream in one config);
+# layer choice and L2 normalisation are each criterion's post-processing.
 _UPSTREAMS: Dict[Tuple[str, str], SSLUpstream] = {}
 
+# SSLUpstream arguments that are criterion options, not source options
+_NOT_SOURCE_OPTIONS = ("name", "layers", "l2_normalize", "sample_rate", "freeze")
 
-def _shared_upstream(conf: dict, device: torch.device) -> SSLUpstream:
-    key = (json.dumps(conf, sort_keys=True, default=str), str(device))
+
+def _shared_upstream(source: dict, device: torch.device) -> SSLUpstream:
+    """The encoder of ``source`` (``name`` + source options) on ``device``, built on first use."""
+    key = (json.dumps(source, sort_keys=True, default=str), str(device))
     up = _UPSTREAMS.get(key)
     if up is None:
-        up = SSLUpstream(**conf).to(device)
+        up = SSLUpstream(**source).to(device)
         _UPSTREAMS[key] = up
     return up
 
@@ -101,16 +109,33 @@ class SSLRepresentationLoss(TimeDomainLoss):
         )
         if isinstance(layers, (list, tuple)):
             layers = [int(i) for i in layers]
-        self._upstream_conf = dict(
-            name=upstream,
-            layers=layers,
-            l2_normalize=bool(l2_normalize),
-            **(upstream_conf or {}),
-        )
+        source_conf = dict(upstream_conf or {})
+        for key in _NOT_SOURCE_OPTIONS:
+            if key in source_conf:
+                raise ValueError(
+                    f"{self.name}: upstream_conf must not set {key!r} "
+                    f"({'the upstream option' if key == 'name' else 'a criterion option'})"
+                )
+        self._source = dict(name=upstream, **source_conf)
+        self.layers = layers
+        self.l2_normalize = bool(l2_normalize)
+        self._layer_index: Optional[list] = None
 
     def upstream(self, device: torch.device) -> SSLUpstream:
-        """The frozen encoder on ``device`` (built on first use)."""
-        return _shared_upstream(self._upstream_conf, device)
+        """The frozen encoder on ``device`` (built on first use, shared by source)."""
+        return _shared_upstream(self._source, device)
+
+    def layer_indices(self, up: SSLUpstream) -> list:
+        """This criterion's hidden-state indices on ``up`` (``layers`` resolved once)."""
+        if self._layer_index is None:
+            self._layer_index = parse_layers(self.layers, up.num_layers)
+        return self._layer_index
+
+    def features(
+        self, up: SSLUpstream, wav: torch.Tensor, lengths: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """This criterion's view of ``up``'s hidden states: (B, T) -> ((B, F, D), (B,))."""
+        return up(wav, lengths, layers=self.layer_indices(up), l2_normalize=self.l2_normalize)
 
     # -- hooks for subclasses ------------------------------------------------
     def perturb_reference(
@@ -154,8 +179,8 @@ class SSLRepresentationLoss(TimeDomainLoss):
         up = self.upstream(inf.device)
         with torch.no_grad():
             ref_in, ref_lengths, info = self.perturb_reference(ref, lengths, up)
-            ref_feats, ref_flens = up(ref_in.to(inf.dtype), ref_lengths)
-        inf_feats, inf_flens = up(inf, lengths)
+            ref_feats, ref_flens = self.features(up, ref_in.to(inf.dtype), ref_lengths)
+        inf_feats, inf_flens = self.features(up, inf, lengths)
         return self.compare(ref_feats, ref_flens, inf_feats, inf_flens, info)
 
 
@@ -306,16 +331,18 @@ class SSLSoftDTWLoss(SSLRepresentationLoss):
         return out, out_lengths, {"factors": factors}
 
     def compare(self, ref_feats, ref_flens, inf_feats, inf_flens, info):
-        loss = soft_dtw(
-            inf_feats,
-            ref_feats,
-            x_lengths=inf_flens,
-            y_lengths=ref_flens,
-            gamma=self.gamma,
-            bandwidth=self.bandwidth,
-            normalize=self.normalize,
-            backend=self.backend,
-        )
+        opts = dict(gamma=self.gamma, bandwidth=self.bandwidth, backend=self.backend)
+        if not self.normalize or ref_feats.requires_grad:
+            loss = soft_dtw(inf_feats, ref_feats, inf_flens, ref_flens, normalize=self.normalize, **opts)
+        else:
+            # divergence sdtw(x, y) - (sdtw(x, x) + sdtw(y, y)) / 2, with the
+            # reference's self term (no gradient: y comes from no_grad) run
+            # forward only: no autograd node, nothing kept for a backward
+            loss = soft_dtw(inf_feats, ref_feats, inf_flens, ref_flens, **opts)
+            loss = loss - 0.5 * soft_dtw(inf_feats, inf_feats, inf_flens, inf_flens, **opts)
+            with torch.no_grad():
+                yy = soft_dtw(ref_feats, ref_feats, ref_flens, ref_flens, **opts)
+            loss = loss - 0.5 * yy
         if self.length_normalize:
             loss = loss / (inf_flens + ref_flens).to(loss.dtype)
         return loss
