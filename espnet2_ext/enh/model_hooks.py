@@ -92,8 +92,13 @@ def install(model_cls) -> None:
             for wrapper in self.loss_wrappers or []:
                 if wrapper.training != self.training:
                     wrapper.train(self.training)
-            bound = signature.bind(self, *args, **kwargs)
-            with utterance_lengths(bound.arguments.get("speech_lengths")):
+            bound = signature.bind(self, *args, **kwargs).arguments
+            refs = [
+                r
+                for key in ("speech_ref", "noise_ref", "dereverb_speech_ref")
+                for r in (bound.get(key) or [])
+            ]
+            with utterance_lengths(bound.get("speech_lengths"), refs):
                 out = forward_loss(self, *args, **kwargs)
             report_non_finite(out[0], out[1], self.training)
             return out

@@ -17,19 +17,26 @@ TRAIN_LENS = [8000, 8320, 9100, 9600, 10240, 11000]
 VALID_LENS = [8800, 9920]
 
 
-@pytest.mark.parametrize("wrapper,num_spk", [("fixed_order", 1), ("pit", 2)])
+@pytest.mark.parametrize(
+    "wrapper,num_spk", [("fixed_order", 1), ("pit", 2), ("pit_given_perm", 2)]
+)
 def test_length_aware_criterion_receives_true_lengths(tmp_path, wrapper, num_spk):
     dirs = make_corpus(
         tmp_path / "data", {"train": TRAIN_LENS, "valid": VALID_LENS}, num_spk=num_spk
     )
     log = tmp_path / "probe.jsonl"
-    conf = tiny_enh_config(
-        [{"name": "length_probe", "conf": {}, "wrapper": wrapper,
-          "wrapper_conf": {"weight": 1.0}}],
-        num_spk=num_spk,
-        batch_size=3,
-    )
-    train_enh(tmp_path / "work", dirs, conf, num_spk=num_spk,
+    probe = {"name": "length_probe", "conf": {}, "wrapper": wrapper,
+             "wrapper_conf": {"weight": 1.0}}
+    criterions = [probe]
+    if wrapper == "pit_given_perm":
+        # ESPnet's pit reusing an earlier wrapper's permutation calls the
+        # criterion once per utterance (batch size 1)
+        probe.update(wrapper="pit", wrapper_conf={"weight": 1.0, "independent_perm": False})
+        criterions = [{"name": "si_snr", "conf": {}, "wrapper": "pit",
+                       "wrapper_conf": {"weight": 1.0}}, probe]
+    conf = tiny_enh_config(criterions, num_spk=num_spk, batch_size=3)
+    work = tmp_path / "work"
+    train_enh(work, dirs, conf, num_spk=num_spk,
               module="helpers.probe_train", env=subprocess_env(LENGTH_PROBE_LOG=log))
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     # collect_stats never computes the loss; training and validation do
@@ -37,11 +44,17 @@ def test_length_aware_criterion_receives_true_lengths(tmp_path, wrapper, num_spk
     seen_train, seen_valid = set(), set()
     for c in calls:
         assert c["ctx"] is not None, "no lengths in the forward_loss context"
+        if wrapper == "pit_given_perm":
+            assert len(c["resolved"]) == 1 and c["resolved"][0] in c["ctx"]
+            assert c["resolved"] == c["own"], "the length of another utterance"
+            (seen_train if c["training"] else seen_valid).update(c["resolved"])
+            continue
         assert c["resolved"] == c["ctx"]
         assert max(c["ctx"]) == c["T"]
         (seen_train if c["training"] else seen_valid).update(c["ctx"])
     assert seen_train == set(TRAIN_LENS)
     assert seen_valid == set(VALID_LENS)
+    assert "not among the current forward_loss batch" not in (work / "train.stderr").read_text()
     if wrapper == "pit":
         # ESPnet's PIT: N! * N criterion calls per batch
         n_batches = sum(1 for c in calls if c["training"]) // 4

@@ -15,7 +15,7 @@ import torch
 from espnet2.enh.loss.criterions.time_domain import TimeDomainLoss
 from espnet2.tasks.enh import criterion_choices
 
-from espnet2_ext.enh.lengths import current_lengths, resolve_lengths
+from espnet2_ext.enh.lengths import current_lengths, lengths_from_padding, resolve_lengths
 
 
 class LengthProbeLoss(TimeDomainLoss):
@@ -34,6 +34,9 @@ class LengthProbeLoss(TimeDomainLoss):
                         "T": ref.shape[1],
                         "ctx": None if ctx is None else ctx.tolist(),
                         "resolved": lengths.tolist(),
+                        # the true length of each row: the helpers' corpora
+                        # have no trailing digital silence
+                        "own": lengths_from_padding(ref).tolist(),
                     }
                 )
                 + "\n"

@@ -15,12 +15,24 @@ permutation and then runs the main criterion once per speaker:
 ``others["perm"]`` is returned as ESPnet's wrappers do (``perm[b, s]`` is the
 estimate assigned to reference ``s``), and the guide's value at the chosen
 permutation is reported in the stats as ``<guide>_guide`` (e.g. ``si_snr_guide``).
+
+The assignment in step 2 is exhaustive over the N! permutations of the
+matrix for N <= 3 (batched, on the signals' device) and a linear assignment
+(Hungarian algorithm, ``scipy.optimize.linear_sum_assignment``) per utterance
+for N >= 4, where N! grows too fast; both return a minimum-cost permutation.
+
+Like ESPnet's ``pit``, ``independent_perm: false`` makes the wrapper take the
+permutation an earlier wrapper of the same model returned in
+``others["perm"]`` (e.g. a ``pit`` over SI-SNR listed before it) instead of
+asking the guide; the default (true) always asks the guide, because
+ESPnet's ``fixed_order`` also returns a (identity) ``perm``.
 """
 
 from collections import defaultdict
 from itertools import permutations
 from typing import Dict, List, Optional, Tuple
 
+import numpy as np
 import torch
 from espnet2.enh.loss.criterions.abs_loss import AbsEnhLoss
 from espnet2.enh.loss.wrappers.abs_wrapper import AbsLossWrapper
@@ -33,6 +45,10 @@ def pairwise_loss(criterion, ref: List[torch.Tensor], inf: List[torch.Tensor]):
     )
 
 
+#: Largest speaker count solved by enumerating the N! permutations.
+MAX_EXHAUSTIVE_SPK = 3
+
+
 def best_permutation(pair: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     """Minimum-cost assignment from a pairwise matrix.
 
@@ -42,13 +58,38 @@ def best_permutation(pair: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         perm (B, N) long, ``perm[b, s]`` the estimate of reference s;
         cost (B,) mean cost over speakers at that permutation.
     """
+    if pair.dim() != 3 or pair.size(1) != pair.size(2):
+        raise ValueError(f"gpit: expected a (B, N, N) cost matrix, got {tuple(pair.shape)}")
     B, N, _ = pair.shape
+    if N > MAX_EXHAUSTIVE_SPK:
+        return _linear_assignment(pair)
     perms = torch.tensor(list(permutations(range(N))), device=pair.device)  # (P, N)
     spk = torch.arange(N, device=pair.device)
     # costs[b, p] = sum_s pair[b, s, perms[p, s]]
     costs = pair[:, spk[None, :], perms].sum(-1)  # (B, P)
     cost, idx = costs.min(dim=1)
     return perms[idx], cost / N
+
+
+def _linear_assignment(pair: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """:func:`best_permutation` by the Hungarian algorithm, one utterance at a time."""
+    from scipy.optimize import linear_sum_assignment
+
+    B, N, _ = pair.shape
+    costs = pair.detach().double().cpu().numpy()
+    if not np.isfinite(costs).all():
+        # scipy refuses non-finite costs; such an utterance's loss is reported
+        # as non-finite by the main criterion anyway
+        costs = np.nan_to_num(costs, nan=np.inf, posinf=1e300, neginf=-1e300)
+        costs[~np.isfinite(costs)] = 1e300
+    perm = np.empty((B, N), dtype=np.int64)
+    for b in range(B):
+        rows, cols = linear_sum_assignment(costs[b])
+        perm[b, rows] = cols
+    perm_t = torch.from_numpy(perm).to(pair.device)
+    spk = torch.arange(N, device=pair.device)
+    cost = pair[torch.arange(B, device=pair.device)[:, None], spk[None, :], perm_t].sum(-1)
+    return perm_t, cost / N
 
 
 def _criterion_class(name: str):
@@ -67,6 +108,10 @@ class GuidedPITSolver(AbsLossWrapper):
             permutation (cheap, e.g. ``si_snr``, ``snr``, ``mse_td``); lower
             must be better, as for every ESPnet criterion.
         guide_conf: keyword arguments of the guide criterion.
+        independent_perm: True (default): the guide always picks the
+            permutation.  False: an ``others["perm"]`` given by an earlier
+            wrapper is used as it is (no guide call), as ESPnet's ``pit``
+            does with ``independent_perm: false``.
     """
 
     def __init__(
@@ -75,12 +120,14 @@ class GuidedPITSolver(AbsLossWrapper):
         weight: float = 1.0,
         guide: str = "si_snr",
         guide_conf: Optional[Dict] = None,
+        independent_perm: bool = True,
     ):
         super().__init__()
         self.criterion = criterion
         self.weight = weight
         self.guide_name = guide
         self.guide = _criterion_class(guide)(**(guide_conf or {}))
+        self.independent_perm = bool(independent_perm)
 
     def forward(
         self, ref: List[torch.Tensor], inf: List[torch.Tensor], others: Dict = {}
@@ -90,7 +137,8 @@ class GuidedPITSolver(AbsLossWrapper):
         Args:
             ref: [(B, T), ...] x N references.
             inf: [(B, T), ...] x N estimates.
-            others: ESPnet's extra outputs (unused).
+            others: ESPnet's extra outputs; ``others["perm"]`` (B, N) is
+                used when ``independent_perm`` is False.
         Returns:
             loss (scalar), stats (dict), {"perm": (B, N) long}.
         """
@@ -99,9 +147,19 @@ class GuidedPITSolver(AbsLossWrapper):
                 f"gpit: {len(ref)} references but {len(inf)} estimates"
             )
         N = len(ref)
-        with torch.no_grad():
-            pair = pairwise_loss(self.guide, ref, inf)
-            perm, guide_cost = best_permutation(pair)
+        given = None if self.independent_perm else others.get("perm")
+        guide_cost = None
+        if given is not None:
+            perm = torch.as_tensor(given).long()
+            if perm.shape != (ref[0].size(0), N):
+                raise ValueError(
+                    f"gpit: others['perm'] of shape {tuple(perm.shape)} does not fit "
+                    f"a batch of {ref[0].size(0)} with {N} speakers"
+                )
+        else:
+            with torch.no_grad():
+                pair = pairwise_loss(self.guide, ref, inf)
+                perm, guide_cost = best_permutation(pair)
 
         est = torch.stack(inf, dim=1)  # (B, N, T)
         batch = torch.arange(est.size(0), device=est.device)
@@ -114,5 +172,6 @@ class GuidedPITSolver(AbsLossWrapper):
                 stats[k].append(v)
         stats = {k: torch.stack(v).mean() for k, v in stats.items()}
         stats[self.criterion.name] = loss.detach()
-        stats[f"{self.guide_name}_guide"] = guide_cost.mean().detach()
+        if guide_cost is not None:
+            stats[f"{self.guide_name}_guide"] = guide_cost.mean().detach()
         return loss, stats, {"perm": perm}
