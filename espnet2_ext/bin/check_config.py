@@ -1,12 +1,11 @@
-"""``python -m espnet2_ext.bin.check_config --task enh|asr|asr_inference CONFIG...``: validate configs before any work.
+"""``python -m espnet2_ext.bin.check_config``: validate ESPnet configs before any work (``--task enh|asr|asr_inference CONFIG...``); see :mod:`espnet2_ext.recipe.config.check`.  Exit status 1 with one ``CONFIG: key: why`` line per problem.
 
-See :mod:`espnet2_ext.recipe.config_check`.  Exit status 1 with one
-``CONFIG: key: why`` line per problem when any config is bad.
+Importing espnet2_ext loads no ESPnet, so the tool starts fast.
 """
 
 import sys
 
-from espnet2_ext.recipe.config_check import cli
+from espnet2_ext.recipe.config.check import cli
 
 if __name__ == "__main__":
     sys.exit(cli())

@@ -5,7 +5,7 @@ Importing espnet2_ext loads no ESPnet, so the tool starts fast.
 
 import sys
 
-from espnet2_ext.recipe.wer import cli
+from espnet2_ext.recipe.scoring.wer import cli
 
 if __name__ == "__main__":
     sys.exit(cli())

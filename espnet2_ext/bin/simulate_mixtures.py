@@ -1,11 +1,12 @@
-"""``python -m espnet2_ext.bin.simulate_mixtures``: two-speaker reverberant noisy mixtures of a data dir (separation stage 2).
+"""``python -m espnet2_ext.bin.simulate_mixtures``: ``simulate_noisy`` with the defaults of
+two-speaker separation (``--num_spk 2 --reverb true --snrs "10 15 20"``; later options win).
 
 Importing espnet2_ext loads no ESPnet, so the tool starts fast.
 """
 
 import sys
 
-from espnet2_ext.recipe.sep_simulate import cli
+from espnet2_ext.recipe.simulate.mixtures import cli
 
 if __name__ == "__main__":
-    sys.exit(cli())
+    sys.exit(cli(["--num_spk", "2", "--reverb", "true", "--snrs", "10 15 20"] + sys.argv[1:]))

@@ -1,16 +1,25 @@
-"""Python behind the recipe stages of ``egs2/*/enh1`` (template ``egs2/TEMPLATE/enh_ssl1``).
+"""Python behind the recipe stages of ``egs2/*/{enh1,sep1}`` (stage script
+``egs2/TEMPLATE/enh_ssl1/enh_ssl.sh``), one subpackage per stage, for N
+speakers (N = 1: enhancement, N >= 2: separation):
 
-* :mod:`.an4` - AN4 reader, audio validation, Kaldi data directories (stage 1);
-* :mod:`.librispeech`, :mod:`.demand`, :mod:`.librispeech_demand` - LibriSpeech and
-  DEMAND readers, seen/unseen noise lists (stage 1); :mod:`.whamr` - WHAMR!;
-* :mod:`.phones` - CMU-dictionary phoneme targets (stage 7, phoneme recognition);
-* :mod:`.config_check` - up-front validation of the ESPnet configs;
-* :mod:`.simulate` - noisy / reverberant simulation (stage 2);
-* :mod:`.metrics` and :mod:`.score` - SI-SDR, PESQ, STOI, ESTOI (stage 5);
-* :mod:`.sphinx` and :mod:`.wer` - independent ASR and WER (stages 6-7);
-* :mod:`.report` - RESULTS.md and the convergence plot (stage 8).
+============  ===================  ==========================================================
+stage         subpackage           job
+============  ===================  ==========================================================
+(before 1)    :mod:`.config`       ESPnet configs checked up front; a copy with the run's upstream
+1             :mod:`.corpora`      corpus readers, audio validation, Kaldi data dirs
+2             :mod:`.simulate`     noisy, optionally reverberant mixtures of N speakers
+3-4           (ESPnet)             training and inference are ESPnet's (``espnet2_ext.bin.enh_*``)
+5-6           :mod:`.scoring`      signal scores; independent ASR (pocketsphinx), WER / cpWER
+7             :mod:`.downstream`   token lists, shapes and phone targets of the downstream tasks
+8             :mod:`.report`       ``RESULTS.md`` and the convergence plot
+every stage   :mod:`.steps`        the ``data/``/``exp/`` layout and the ``.done`` markers
+every stage   :mod:`.common`       errors, command lines, Kaldi tables, audio files
+============  ===================  ==========================================================
 
-None of these modules imports ESPnet: the recipe runs them as
-``python -m espnet2_ext.bin.<tool>``, which starts in well under a second
-(espnet2_ext registers into ESPnet only when ESPnet's tasks are imported).
+The stage script runs these as ``python -m espnet2_ext.bin.<tool>``.  Importing
+any module here loads neither ESPnet nor torch, so a tool starts in well under
+a second; only :mod:`.config` reaches ESPnet (its tasks, to check configs
+against them), inside its functions.  No module here patches or mocks
+anything (the encoder-pass count of separation is a benchmark:
+``bench/sep_passes.py``).
 """

@@ -22,13 +22,8 @@ from pathlib import Path
 import pytest
 
 from espnet2_ext.launch.base import JobOptions, LaunchError, Task
-from espnet2_ext.launch.slurm import (
-    SlurmBackend,
-    SlurmConfig,
-    _effective_job_name,
-    _exit_status,
-    _expand_ids,
-)
+from espnet2_ext.launch.slurm import SlurmBackend, SlurmConfig
+from espnet2_ext.launch.slurm.client import TaskState, effective_job_name, exit_status, expand_ids, task_finished
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH = REPO / "espnet2_ext" / "bin" / "launch.py"
@@ -165,21 +160,19 @@ def test_shipped_confs_parse():
 
 
 def test_stuck_tasks_count_as_finished():
-    from espnet2_ext.launch.slurm import _finished, _TaskState
-
-    assert _finished(_TaskState("COMPLETED")) and _finished(_TaskState("NODE_FAIL"))
-    assert _finished(_TaskState("PENDING", reason="launch_failed_requeued_held"))
-    assert not _finished(_TaskState("PENDING", reason="JobHeldUser"))
-    assert not _finished(_TaskState("RUNNING")) and not _finished(_TaskState("COMPLETING"))
+    assert task_finished(TaskState("COMPLETED")) and task_finished(TaskState("NODE_FAIL"))
+    assert task_finished(TaskState("PENDING", reason="launch_failed_requeued_held"))
+    assert not task_finished(TaskState("PENDING", reason="JobHeldUser"))
+    assert not task_finished(TaskState("RUNNING")) and not task_finished(TaskState("COMPLETING"))
 
 
 def test_helpers():
-    assert _expand_ids("1-3,5%2") == [1, 2, 3, 5]
-    assert _expand_ids("7") == [7]
-    assert _expand_ids("1-7:3") == [1, 4, 7]
-    assert _exit_status("0:9") == 137 and _exit_status("3:0") == 3 and _exit_status("0:0") == 1
-    assert _effective_job_name(["sbatch", "--job-name=a", "-J", "b"], "x") == "b"
-    assert _effective_job_name(["sbatch"], "x") == "x"
+    assert expand_ids("1-3,5%2") == [1, 2, 3, 5]
+    assert expand_ids("7") == [7]
+    assert expand_ids("1-7:3") == [1, 4, 7]
+    assert exit_status("0:9") == 137 and exit_status("3:0") == 3 and exit_status("0:0") == 1
+    assert effective_job_name(["sbatch", "--job-name=a", "-J", "b"], "x") == "b"
+    assert effective_job_name(["sbatch"], "x") == "x"
 
 
 def test_missing_slurm_client_is_a_clear_error(tmp_path, monkeypatch):
@@ -418,8 +411,7 @@ def test_recipe_stages_through_slurm(slurm_cluster, tmp_path):
     """CMD_BACKEND=slurm ./run.sh --stage 1 --stop_stage 2 of egs2/mini_an4/enh1."""
     recipe = REPO / "egs2" / "mini_an4" / "enh1"
     shared = REPO.parent / "shared" / "data"
-    if not (recipe / "run.sh").is_file():
-        pytest.skip("egs2/mini_an4/enh1/run.sh does not exist")
+    assert (recipe / "run.sh").is_file(), "egs2/mini_an4/enh1/run.sh is part of the repository"
     if not (shared / "an4" / "etc").is_dir():
         pytest.skip(f"shared test data not found at {shared}")
     d = tmp_path / "egs2" / "mini_an4" / "enh1"  # outputs stay in tmp

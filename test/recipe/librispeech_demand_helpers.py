@@ -8,8 +8,8 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import soundfile as sf
 
-from espnet2_ext.recipe.an4 import read_transcription
-from espnet2_ext.recipe.demand import SEEN, UNSEEN
+from espnet2_ext.recipe.corpora.an4 import read_transcription
+from espnet2_ext.recipe.corpora.demand import SEEN, UNSEEN
 
 
 def an4_utterances(an4: Path) -> List[Tuple[str, Path, str, int]]:

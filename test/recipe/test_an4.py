@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from espnet2_ext.recipe import an4 as an4mod
-from espnet2_ext.recipe.common import RecipeError, check_data_dir, read_table
+from espnet2_ext.recipe.corpora import an4 as an4mod
+from espnet2_ext.recipe.common.cli import RecipeError
+from espnet2_ext.recipe.common.kaldi import check_data_dir, read_table
 
 from recipe_helpers import make_an4, shared_or_skip
 

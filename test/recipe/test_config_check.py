@@ -38,7 +38,7 @@ SHIPPED = sorted(
 
 @pytest.fixture(scope="module")
 def cc():
-    from espnet2_ext.recipe import config_check
+    from espnet2_ext.recipe.config import check as config_check
 
     config_check.get_parser_of("enh")  # ESPnet's import, once for the module
     return config_check
@@ -294,14 +294,18 @@ def test_stage_script_checks_only_the_requested_stages(tmp_path):
 # --------------------------------------------------------------------------- python -m
 def test_recipes_call_tools_by_module():
     files = list(REPO.glob("egs2/*/*/*.sh")) + list(REPO.glob("egs2/*/*/local/*.sh"))
+    files += list(REPO.glob("egs2/TEMPLATE/*/utils/*.sh"))
     files += [p for p in REPO.glob("tools/**/*") if p.is_file()]
     assert REPO / "egs2/TEMPLATE/enh_ssl1/enh_ssl.sh" in files
     offenders = [f"{p.relative_to(REPO)}: {line.strip()}" for p in files
                  for line in p.read_text().splitlines()
                  if re.search(r"espnet2_ext/bin/\w+\.py", line) and not line.lstrip().startswith("#")]
     assert offenders == []
+    lib = (REPO / "egs2/TEMPLATE/enh_ssl1/utils/stage_lib.sh").read_text()
+    assert 'tool() { local name=$1; shift; ${python} -m "espnet2_ext.bin.${name}" "$@"; }' in lib
     script = (REPO / "egs2/TEMPLATE/enh_ssl1/enh_ssl.sh").read_text()
-    assert 'tool() { local name=$1; shift; ${python} -m "espnet2_ext.bin.${name}" "$@"; }' in script
+    calls = re.findall(r"\$\{python\} -m (\S+)", script)
+    assert calls and all(c.startswith(("espnet2_ext.bin.", '"espnet2_ext.bin.', "espnet2.bin.")) for c in calls), calls
 
 
 def test_launch_by_module_loads_no_espnet(tmp_path):

@@ -1,10 +1,23 @@
-"""Config helpers of the stage script (espnet2_ext.recipe.config)."""
+"""Config helpers of the stage script: the upstream in a config copy
+(espnet2_ext.recipe.config.edit), token lists and shapes of the downstream
+tasks (espnet2_ext.recipe.downstream.tokens), through their bin tools."""
 
 import numpy as np
 import soundfile as sf
 import yaml
 
-from espnet2_ext.recipe import config
+import subprocess
+import sys
+
+from espnet2_ext.recipe.config import edit
+from espnet2_ext.recipe.downstream import tokens
+
+from helpers.env import subprocess_env
+
+
+def config_tool(*args):
+    return subprocess.run([sys.executable, "-m", "espnet2_ext.bin.recipe_config", *map(str, args)],
+                          capture_output=True, text=True, env=subprocess_env(), timeout=60)
 
 
 def test_set_upstream_criterions_and_frontend(tmp_path):
@@ -17,47 +30,65 @@ def test_set_upstream_criterions_and_frontend(tmp_path):
         "max_epoch": 3,
     }))
     out = tmp_path / "out.yaml"
-    assert config.cli(["set_upstream", "--in", str(src), "--out", str(out),
-                       "--upstream", "hubert_base", "--set", "max_epoch=5"]) == 0
+    assert edit.main_set_upstream(["--in", str(src), "--out", str(out),
+                                   "--upstream", "hubert_base", "--set", "max_epoch=5"]) == 0
     cfg = yaml.safe_load(out.read_text())
     assert cfg["criterions"][0]["conf"] == {"upstream": "hubert_base", "gamma": 0.1}
     assert "upstream" not in cfg["criterions"][1]["conf"]
     assert cfg["max_epoch"] == 5
     mtime = out.stat().st_mtime_ns
-    config.cli(["set_upstream", "--in", str(src), "--out", str(out), "--upstream", "hubert_base",
-                "--set", "max_epoch=5"])
+    assert config_tool("set_upstream", "--in", src, "--out", out, "--upstream", "hubert_base",
+                       "--set", "max_epoch=5").returncode == 0
     assert out.stat().st_mtime_ns == mtime  # unchanged content: file untouched
 
     asr = {"frontend": "ssl_weighted_sum", "frontend_conf": {"upstream": "tiny"}}
-    n = config.set_upstream(asr, "wavlm_base_plus")
+    n = edit.set_upstream(asr, "wavlm_base_plus")
     assert n == 1 and asr["frontend_conf"]["upstream"] == "wavlm_base_plus"
 
 
-def test_set_upstream_errors(tmp_path, capsys):
+def test_set_upstream_errors(tmp_path):
     src = tmp_path / "in.yaml"
     src.write_text("criterions:\n- name: si_snr\n")
-    assert config.cli(["set_upstream", "--in", str(src), "--out", str(tmp_path / "o"),
-                       "--upstream", "x"]) == 1
-    assert "no ssl_* criterion" in capsys.readouterr().err
+    r = config_tool("set_upstream", "--in", src, "--out", tmp_path / "o", "--upstream", "x")
+    assert r.returncode == 1 and "no ssl_* criterion" in r.stderr
+    assert config_tool("set_upstream", "--in", src, "--out", tmp_path / "o", "--upstream", "x",
+                       "--require", "false").returncode == 0
     src.write_text("a: [1,\n")
-    assert config.cli(["set_upstream", "--in", str(src), "--out", str(tmp_path / "o"),
-                       "--upstream", "x"]) == 1
-    assert "not valid YAML" in capsys.readouterr().err
+    r = config_tool("set_upstream", "--in", src, "--out", tmp_path / "o", "--upstream", "x")
+    assert r.returncode == 1 and "not valid YAML" in r.stderr and "Traceback" not in r.stderr
+
+
+def one_utterance_dir(d, samples, text):
+    """A data dir of one utterance ``u1`` of ``samples`` zeros, transcribed ``text``."""
+    d.mkdir()
+    sf.write(d / "a.wav", np.zeros(samples, np.float32), 16000)
+    (d / "wav.scp").write_text(f"u1 {d / 'a.wav'}\n")
+    (d / "text").write_text(f"u1 {text}\n")
+    return d
 
 
 def test_char_tokens_and_shapes(tmp_path):
-    assert config.char_tokens(["AB A", "B"]) == ["<blank>", "<unk>", "A", "B", "<space>", "<sos/eos>"]
-    d = tmp_path / "data"
-    d.mkdir()
-    sf.write(tmp_path / "a.wav", np.zeros(1234, np.float32), 16000)
-    (d / "wav.scp").write_text(f"u1 {tmp_path / 'a.wav'}\n")
-    (d / "text").write_text("u1 AB A\n")
+    assert tokens.token_list(["AB A", "B"], "char") == ["<blank>", "<unk>", "A", "B", "<space>", "<sos/eos>"]
+    d = one_utterance_dir(tmp_path / "data", 1234, "AB A")
     tok = tmp_path / "tokens.txt"
-    assert config.cli(["char_tokens", "--text", str(d / "text"), "--out", str(tok)]) == 0
+    assert config_tool("char_tokens", "--text", d / "text", "--out", tok).returncode == 0
     # by decreasing count, ties in byte order
     assert tok.read_text().split() == ["<blank>", "<unk>", "A", "<space>", "B", "<sos/eos>"]
-    assert config.cli(["asr_shapes", "--data_dir", str(d), "--token_list", str(tok),
-                       "--out_dir", str(tmp_path / "st")]) == 0
+    assert config_tool("asr_shapes", "--data_dir", d, "--token_list", tok,
+                       "--out_dir", tmp_path / "st").returncode == 0
     assert (tmp_path / "st/speech_shape").read_text() == "u1 1234\n"
     assert (tmp_path / "st/text_shape").read_text() == "u1 4\n"
     assert (tmp_path / "st/text_shape.char").read_text() == "u1 4,6\n"
+
+
+def test_word_tokens_and_shapes(tmp_path):
+    """Phone targets are word tokens: the same tools, --token_type word."""
+    d = one_utterance_dir(tmp_path / "phn", 800, "HH AH L OW")
+    tok = tmp_path / "phones.txt"
+    assert tokens.main_tokens(["--text", str(d / "text"), "--out", str(tok), "--token_type", "word"]) == 0
+    assert tok.read_text().split() == ["<blank>", "<unk>", "AH", "HH", "L", "OW", "<sos/eos>"]
+    assert tokens.cli(["shapes", "--data_dir", str(d), "--token_list", str(tok), "--token_type", "word",
+                       "--out_dir", str(tmp_path / "st")]) == 0
+    assert (tmp_path / "st/text_shape.word").read_text() == "u1 4,7\n"
+    assert tokens.cli(["shapes", "--data_dir", str(d), "--token_list", str(tmp_path / "none"),
+                       "--out_dir", str(tmp_path / "x")]) == 1  # a clear error, not a traceback

@@ -15,8 +15,8 @@ import re
 import pytest
 import soundfile as sf
 
-from espnet2_ext.recipe.common import check_data_dir, read_table
-from espnet2_ext.recipe.demand import SEEN, UNSEEN
+from espnet2_ext.recipe.common.kaldi import check_data_dir, read_table
+from espnet2_ext.recipe.corpora.demand import SEEN, UNSEEN
 
 from librispeech_demand_helpers import make_demand, make_librispeech
 from recipe_helpers import REPO, make_recipe_dir, run_recipe as run, run_whole_recipe

@@ -11,19 +11,21 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from espnet2_ext.recipe.common import RecipeError, check_data_dir, read_table
-from espnet2_ext.recipe.demand import SEEN, UNSEEN, find_environments
-from espnet2_ext.recipe.librispeech import read_subset, read_trans
-from espnet2_ext.recipe.librispeech_demand import prepare
-from espnet2_ext.recipe.phones import (
+from espnet2_ext.recipe.common.cli import RecipeError
+from espnet2_ext.recipe.common.kaldi import check_data_dir, read_table
+from espnet2_ext.recipe.corpora.demand import SEEN, UNSEEN, find_environments
+from espnet2_ext.recipe.corpora.librispeech import read_subset, read_trans
+from espnet2_ext.recipe.corpora.librispeech_demand import prepare
+from espnet2_ext.recipe.downstream.phones import (
     default_dict,
     load_lexicon,
     make_phone_dir,
-    phone_tokens,
     to_phones,
 )
-from espnet2_ext.recipe.report import make_report
-from espnet2_ext.recipe.simulate import simulate
+from espnet2_ext.recipe.downstream.tokens import token_list
+from espnet2_ext.recipe.report.results import make_report
+from espnet2_ext.recipe.simulate.mixtures import simulate
+from espnet2_ext.recipe.steps.layout import Layout
 
 from helpers.env import subprocess_env
 from librispeech_demand_helpers import an4_utterances, make_demand, make_librispeech
@@ -154,8 +156,8 @@ def test_lexicon_stress_alternates_and_oov(tmp_path):
     assert lex == {"READ": ["R", "IY", "D"], "THE": ["DH", "AH"], "BOOK": ["B", "UH", "K"]}
     assert to_phones("read the book", lex) == (["R", "IY", "D", "DH", "AH", "B", "UH", "K"], [])
     assert to_phones("READ THE ZORBLAX", lex) == (["R", "IY", "D", "DH", "AH"], ["ZORBLAX"])
-    assert phone_tokens(["R IY D", "R EH D"]) == ["<blank>", "<unk>", "D", "R", "EH", "IY",
-                                                  "<sos/eos>"]
+    assert token_list(["R IY D", "R EH D"], "word") == ["<blank>", "<unk>", "D", "R", "EH", "IY",
+                                                        "<sos/eos>"]
     with pytest.raises(RecipeError, match="does not exist"):
         load_lexicon(tmp_path / "none")
 
@@ -227,8 +229,10 @@ def test_report_with_seen_unseen_columns_and_per(tmp_path):
     for task in ("asr_superb", "pr_superb"):  # several sets: one decoding step for all
         (exp / task / "decode_sets").mkdir()
         (exp / task / "decode_sets" / ".done").write_text("sig\n")
-    text = make_report(exp, fes, ["base"], "test_seen test_unseen", tmp_path / "R.md",
-                       tmp_path / "c.png", sphinx_desc="CMU dictionary and en-us LM")
+    layout = Layout(exp=exp, models=["base"], asr_sets=["test_seen", "test_unseen"],
+                    tasks=["asr", "pr"])
+    text = make_report(layout, tmp_path / "R.md", tmp_path / "c.png",
+                       sphinx_desc="CMU dictionary and en-us LM")
     head = [l for l in text.splitlines() if l.startswith("|")][0]
     cols = [c.strip() for c in head.split("|")[1:-1]]
     assert cols[:3] == ["front-end", "SI-SDR [dB] (seen)", "SI-SDR [dB] (unseen)"]

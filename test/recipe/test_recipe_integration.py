@@ -12,7 +12,7 @@ import time
 import pytest
 import soundfile as sf
 
-from espnet2_ext.recipe.common import check_data_dir, read_table
+from espnet2_ext.recipe.common.kaldi import check_data_dir, read_table
 
 from recipe_helpers import RECIPE, kill_tree, make_recipe_dir, run_recipe as run
 from recipe_helpers import run_whole_recipe, shared_or_skip, start_recipe

@@ -1,4 +1,5 @@
-"""Signal scores against known values, WER, report table and plot."""
+"""Signal scores against known values, WER, report table and plot (one speaker;
+separation: test_sep_units.py)."""
 
 import json
 import math
@@ -7,7 +8,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from espnet2_ext.recipe import report, score, wer
+from espnet2_ext.recipe.report import results as report
+from espnet2_ext.recipe.report import train_log
+from espnet2_ext.recipe.scoring import signals as score
+from espnet2_ext.recipe.scoring import wer
+from espnet2_ext.recipe.steps.layout import Layout
 from recipe_helpers import speech_like
 
 
@@ -28,17 +33,24 @@ def test_si_sdr_known_values(target):
     assert score.si_sdr(ref, 3.0 * (ref + n)) == pytest.approx(target, abs=1e-6)  # scale-invariant
 
 
+def _one(ref, est):
+    return score.score_mixture([ref], [est], 16000, score.default_metrics(1))
+
+
 def test_pesq_stoi_known_values():
     ref = speech_like(32000)
-    s = score.score_pair(ref, ref)
+    s = _one(ref, ref)
     assert s["pesq"] == pytest.approx(4.644, abs=0.01)  # wide-band PESQ maximum
     assert s["stoi"] == pytest.approx(1.0, abs=1e-6)
     assert s["estoi"] == pytest.approx(1.0, abs=1e-6)
+    assert s["perm"] == (0,)
     noisy = ref + 0.3 * np.random.default_rng(0).standard_normal(len(ref)).astype(np.float32)
-    d = score.score_pair(ref, noisy)
+    d = _one(ref, noisy)
     assert d["pesq"] < 2.0 and d["stoi"] < 0.95 and d["estoi"] < d["stoi"]
-    short = score.score_pair(ref[:3000], ref[:3000])  # too short for STOI: NaN, not 1e-5
+    short = _one(ref[:3000], ref[:3000])  # too short for STOI: NaN, not 1e-5
     assert math.isnan(short["stoi"])
+    longer = _one(ref, np.concatenate([noisy, np.zeros(800, np.float32)]))  # trimmed to the shortest
+    assert longer["si_sdr"] == pytest.approx(d["si_sdr"])
 
 
 def test_score_system_files(tmp_path):
@@ -47,10 +59,25 @@ def test_score_system_files(tmp_path):
     sf.write(tmp_path / "e.wav", ref, 16000)
     (tmp_path / "ref.scp").write_text(f"u1 {tmp_path}/r.wav\n")
     (tmp_path / "est.scp").write_text(f"u1 {tmp_path}/e.wav\n")
-    summ = score.score_system(tmp_path / "ref.scp", tmp_path / "est.scp", tmp_path / "out")
+    summ = score.score_system([tmp_path / "ref.scp"], [tmp_path / "est.scp"], tmp_path / "out",
+                              score.default_metrics(1))
     assert summ["si_sdr"] > 60 and summ["pesq"] > 4.5 and summ["num_utts"] == 1
+    assert summ["pesq_n"] == 1 and "si_sdri" not in summ
     assert json.loads((tmp_path / "out/summary.json").read_text())["stoi"] == pytest.approx(1, abs=1e-4)
-    assert (tmp_path / "out/per_utt.tsv").read_text().splitlines()[0] == "utt\tsi_sdr\tpesq\tstoi\testoi"
+    lines = (tmp_path / "out/per_utt.tsv").read_text().splitlines()
+    assert lines[0] == "utt\tsi_sdr\tpesq\tstoi\testoi\tperm" and lines[1].endswith("\t1")
+    # the CLI: one speaker's default metrics; a mixture given, SI-SDRi on request
+    sf.write(tmp_path / "m.wav", ref + 0.1 * speech_like(24000, 3), 16000)
+    (tmp_path / "mix.scp").write_text(f"u1 {tmp_path}/m.wav\n")
+    assert score.cli(["--ref_scp", str(tmp_path / "ref.scp"), "--mix_scp", str(tmp_path / "mix.scp"),
+                      "--out_dir", str(tmp_path / "c"), "--metrics", "si_sdr si_sdri",
+                      f"noisy={tmp_path / 'mix.scp'}", f"ideal={tmp_path / 'est.scp'}"]) == 0
+    noisy = json.loads((tmp_path / "c/noisy/summary.json").read_text())
+    assert noisy["si_sdri"] == pytest.approx(0.0, abs=1e-9) and set(noisy) == {
+        "num_utts", "si_sdr", "si_sdr_n", "si_sdri", "si_sdri_n"}
+    assert json.loads((tmp_path / "c/ideal/summary.json").read_text())["si_sdri"] > 40
+    assert score.cli(["--ref_scp", str(tmp_path / "ref.scp"), "--out_dir", str(tmp_path / "o"),
+                      "--metrics", "si_sdri", f"x={tmp_path / 'est.scp'}"]) == 1  # needs --mix_scp
     (tmp_path / "est.scp").write_text("")
     assert score.cli(["--ref_scp", str(tmp_path / "ref.scp"), "--out_dir", str(tmp_path / "o"),
                       f"x={tmp_path / 'est.scp'}"]) == 1
@@ -63,6 +90,10 @@ def test_wer():
     assert (r["sub"], r["del"], r["ins"]) == (1, 1, 1)
     r = wer.wer_tables({"a": "A<space>B"}, {})
     assert r["wer"] == 100.0 and r["missing_hyps"] == 1
+
+
+def _layout(exp):
+    return Layout(exp=exp, models=["base", "ssl_mse"], asr_sets=["test"])
 
 
 def _fake_exp(exp):
@@ -94,7 +125,7 @@ def _fake_exp(exp):
 
 def test_parse_train_log(tmp_path):
     _fake_exp(tmp_path)
-    c = report.parse_train_log(report.train_logs(tmp_path / "enh_ssl_mse"))
+    c = train_log.parse_train_log(train_log.train_logs(tmp_path / "enh_ssl_mse"))
     assert c["loss"] == {1: 0.5, 2: 0.4, 3: 0.3}
     assert c["si_snr_loss"][2] == -4.0
 
@@ -103,8 +134,7 @@ def test_report_table_and_png(tmp_path):
     exp = tmp_path / "exp"
     exp.mkdir()
     _fake_exp(exp)
-    text = report.make_report(exp, ["noisy", "base", "ssl_mse"], ["base", "ssl_mse"], "test",
-                              tmp_path / "RESULTS.md", tmp_path / "conv.png")
+    text = report.make_report(_layout(exp), tmp_path / "RESULTS.md", tmp_path / "conv.png")
     lines = [l for l in text.splitlines() if l.startswith("|")]
     assert lines[0] == ("| front-end | SI-SDR [dB] | PESQ | STOI | ESTOI | WER indep. [%] "
                         "| WER downstream [%] |")
@@ -125,12 +155,49 @@ def test_report_ignores_results_of_unfinished_steps(tmp_path):
     _fake_exp(exp)
     (exp / "scores/test/.done").unlink()  # stage 5 interrupted while rescoring
     (exp / "asr_sphinx/test/base/.done").unlink()  # stage 6 interrupted on base
-    text = report.make_report(exp, ["noisy", "base", "ssl_mse"], ["base", "ssl_mse"], "test",
-                              tmp_path / "RESULTS.md", tmp_path / "conv.png")
+    text = report.make_report(_layout(exp), tmp_path / "RESULTS.md", tmp_path / "conv.png")
     rows = {l.split("|")[1].strip(): [c.strip() for c in l.split("|")[2:-1]]
             for l in text.splitlines()[1:] if l.startswith("| ") and "front-end" not in l}
     assert rows["base"] == ["-", "-", "-", "-", "-", "41.0"]
     assert rows["ssl_mse"] == ["-", "-", "-", "-", "30.0", "31.0"]
+
+
+def test_report_columns_come_from_the_results(tmp_path):
+    """A metric is a column when some result holds it: no downstream task, no
+    column for it; a new metric in the scores' JSON, a new column."""
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    _fake_exp(exp)
+    import shutil
+
+    shutil.rmtree(exp / "asr_superb")
+    for fe in ("noisy", "base", "ssl_mse"):
+        p = exp / "scores/test" / fe / "summary.json"
+        p.write_text(json.dumps(dict(json.loads(p.read_text()), si_sdri=1.5)))
+    text = report.make_report(_layout(exp), tmp_path / "R.md", tmp_path / "conv.png")
+    head = [c.strip() for c in text.splitlines()[4].split("|")[1:-1]]
+    assert head == ["front-end", "SI-SDR [dB]", "SI-SDRi [dB]", "PESQ", "STOI", "ESTOI",
+                    "WER indep. [%]"]
+    assert "WER downstream" not in text
+
+
+def test_report_cli_and_notes(tmp_path, monkeypatch):
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    _fake_exp(exp)
+    recipe = tmp_path / "mini" / "enh1"
+    recipe.mkdir(parents=True)
+    args = ["--exp", str(exp), "--models", "base ssl_mse", "--asr_set", "test", "--recipe", str(recipe),
+            "--out", str(tmp_path / "R.md"), "--png", str(tmp_path / "c.png"), "--upstream", "tiny",
+            "--snrs", "5 10", "--noise_dir", "/n"]
+    assert report.cli(args) == 0
+    text = (tmp_path / "R.md").read_text()
+    assert text.startswith("# mini/enh1: SSL-loss fine-tuning of SE front-ends\n")
+    assert ("Recipe: `enh1`, upstream `tiny`, SNRs {5 10} dB, noise: /n, reverb false; configs from "
+            f"`conf`. Per-stage wall times: `{exp}/stage_times.txt`.") in text
+    assert "pocketsphinx (en-us acoustic model, cmudict-en-us.dict dictionary and en-us.lm.bin LM)" in text
+    assert report.cli(args + ["--sphinx_dict", "/x/an4.dic", "--sphinx_lm", "/x/an4.ug.lm"]) == 0
+    assert "an4.dic dictionary and an4.ug.lm LM" in (tmp_path / "R.md").read_text()
 
 
 def test_report_without_results(tmp_path):

@@ -1,5 +1,6 @@
-"""Separation recipe tools: two-speaker simulation, SI-SDRi scoring, cpWER/ORC-WER,
-encoder-pass counting, and GPIT's permutation against PIT over SI-SNR."""
+"""The recipe tools with N >= 2 speakers: mixtures (two and three speakers),
+SI-SDRi scoring under the best permutation, cpWER/ORC-WER, encoder-pass
+counting (bench/sep_passes.py), and GPIT's permutation against PIT over SI-SNR."""
 
 import json
 import math
@@ -11,10 +12,14 @@ import pytest
 import soundfile as sf
 import torch
 
-from espnet2_ext.recipe.common import RecipeError, check_data_dir, read_table
-from espnet2_ext.recipe.mswer import mswer_tables
-from espnet2_ext.recipe.sep_score import best_assignment, score_mixture, score_system
-from espnet2_ext.recipe.sep_simulate import mix_two, pair_utterances, simulate_mixtures
+from espnet2_ext.recipe.common.cli import RecipeError
+from espnet2_ext.recipe.common.kaldi import check_data_dir, read_table
+from espnet2_ext.recipe.scoring.mswer import mswer_tables
+from espnet2_ext.recipe.scoring.signals import best_assignment, default_metrics, score_mixture, score_system
+from espnet2_ext.recipe.simulate.mixing import place
+from espnet2_ext.recipe.simulate.mixtures import mixture_sources, simulate
+
+from helpers.env import REPO, subprocess_env
 
 from recipe_helpers import speech_like
 
@@ -30,6 +35,10 @@ def clean_dir(tmp_path, an4):
     return tmp_path / "data" / "train"
 
 
+def pair_utterances(u2s, seed, copies=1):
+    return [utts for _, utts in mixture_sources(u2s, 2, seed, copies)]
+
+
 def test_pairs_are_of_different_speakers():
     u2s = {"a-1": "a", "a-2": "a", "b-1": "b", "c-1": "c"}
     pairs = pair_utterances(u2s, seed=0)
@@ -39,26 +48,36 @@ def test_pairs_are_of_different_speakers():
     three = pair_utterances(u2s, seed=0, copies=3)
     assert len(three) == 2 * 2 + 2 * 3 and len(set(three)) == len(three)
     assert all(u2s[x] != u2s[y] for x, y in three)
-    with pytest.raises(RecipeError, match="two speakers"):
+    with pytest.raises(RecipeError, match="at least 2 speakers"):
         pair_utterances({"a-1": "a", "a-2": "a"}, 0)
+    # one speaker: every utterance alone; three: three different speakers
+    assert mixture_sources(u2s, 1, 0, copies=2)[:2] == [("a-1-c1", ("a-1",)), ("a-1-c2", ("a-1",))]
+    for key, utts in mixture_sources(u2s, 3, 0):
+        assert len({u2s[u] for u in utts}) == 3 and key == "_".join(utts)
+    with pytest.raises(RecipeError, match="at least 4 speakers"):
+        mixture_sources(u2s, 4, 0)
 
 
-def test_mix_two_offset_and_sir():
+def test_place_offsets_and_sirs():
     a = np.ones(1000, np.float32)
     b = 2 * np.ones(600, np.float32)
-    dry, rev = mix_two([a, b], [a, b], offset=700, sir=6.0)
+    c = 3 * np.ones(500, np.float32)
+    rev, dry = place([[a, b], [a, b]], offsets=[700], sirs=[6.0])
     assert len(dry[0]) == len(rev[1]) == 1300  # both utterances complete
     assert not rev[1][:700].any() and rev[1][700:].all()
     lvl = 10 * np.log10(np.sum(rev[0] ** 2) / np.sum(rev[1] ** 2))
     assert abs(lvl - 6.0) < 1e-4
+    (three,) = place([[a, b, c]], offsets=[100, 900], sirs=[0.0, 3.0])
+    assert len(three[2]) == 1400 and not three[2][:900].any()
+    assert abs(10 * np.log10(np.sum(three[0] ** 2) / np.sum(three[2] ** 2)) - 3.0) < 1e-4
 
 
 @pytest.mark.parametrize("reverb", [False, True])
 def test_simulate_mixtures(tmp_path, an4, reverb):
     src = clean_dir(tmp_path, an4)
     out = tmp_path / "mix"
-    n = simulate_mixtures(src, out, tmp_path / "wav", "train", [5.0], reverb=reverb, seed=1,
-                          offsets=(0.1, 0.3), sir_range=(0, 5), rt60_range=(0.2, 0.3))
+    n = simulate(src, out, tmp_path / "wav", "train", [5.0], num_spk=2, reverb=reverb, seed=1,
+                 offsets=(0.1, 0.3), sir_range=(0, 5), rt60_range=(0.2, 0.3))
     assert n == len(read_table(src / "wav.scp"))
     assert check_data_dir(out, extra=SEP_EXTRA) == []
     text = read_table(src / "text")
@@ -79,17 +98,36 @@ def test_simulate_mixtures(tmp_path, an4, reverb):
         d1 = sf.read(read_table(out / "dereverb1.scp")[key])[0]
         if not reverb:
             assert np.allclose(d1, parts[0], atol=1e-4)
+            assert read_table(out / "dereverb1.scp")[key] == read_table(out / "spk1.scp")[key]
         else:  # reverberant speech starts with the dry one (RIR cut at its direct path)
             first = [int(np.flatnonzero(np.abs(x) > 1e-3)[0]) for x in (d2, parts[1])]
             assert abs(first[0] - first[1]) <= 16
             assert not np.allclose(d1, parts[0], atol=1e-3)
     # deterministic
-    simulate_mixtures(src, tmp_path / "mix2", tmp_path / "wav2", "train", [5.0], reverb=reverb,
-                      seed=1, offsets=(0.1, 0.3), sir_range=(0, 5), rt60_range=(0.2, 0.3))
+    simulate(src, tmp_path / "mix2", tmp_path / "wav2", "train", [5.0], num_spk=2, reverb=reverb,
+             seed=1, offsets=(0.1, 0.3), sir_range=(0, 5), rt60_range=(0.2, 0.3))
     k = next(iter(read_table(out / "wav.scp")))
     a = sf.read(read_table(out / "wav.scp")[k])[0]
     b = sf.read(read_table(tmp_path / "mix2" / "wav.scp")[k])[0]
     assert np.array_equal(a, b)
+
+
+def test_three_speaker_mixtures(tmp_path, an4):
+    src = clean_dir(tmp_path, an4)
+    out = tmp_path / "mix3"
+    r = subprocess.run([sys.executable, "-m", "espnet2_ext.bin.simulate_noisy", "--num_spk", "3",
+                        "--src_dir", str(src), "--out_dir", str(out), "--wav_dir", str(tmp_path / "w3"),
+                        "--part", "eval", "--snrs", "10", "--reverb", "true", "--offsets", "0.1 0.3"],
+                       capture_output=True, text=True, env=subprocess_env(), timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "3-speaker mixtures" in r.stdout
+    extra = [f"{k}{n}" for k in ("spk", "dereverb") for n in (1, 2, 3)]
+    assert check_data_dir(out, extra=[f"{e}.scp" for e in extra] + ["text_spk3", "utt2offset"]) == []
+    key = next(iter(read_table(out / "wav.scp")))
+    m, _ = sf.read(read_table(out / "wav.scp")[key])
+    parts = [sf.read(read_table(out / f"{n}.scp")[key])[0] for n in ("spk1", "spk2", "spk3", "noise1")]
+    assert np.max(np.abs(m - sum(parts))) < 5e-4
+    assert len(read_table(out / "utt2offset")[key].split()) == 2
 
 
 def test_simulate_cli_errors(tmp_path, an4):
@@ -106,10 +144,11 @@ def test_best_assignment_and_sisdri():
     mix = s1 + s2
     perm, sdr = best_assignment([s1, s2], [s2 + 0.01 * s1, s1 + 0.01 * s2])
     assert perm == (1, 0) and sdr[0, 1] > 30
-    row = score_mixture(mix, [s1, s2], [s2, s1], 16000)
+    assert default_metrics(2) == default_metrics(3) == ("si_sdr", "si_sdri", "stoi")
+    row = score_mixture([s1, s2], [s2, s1], 16000, default_metrics(2), mix)
     assert row["perm"] == (1, 0) and row["si_sdri"] > 30 and row["stoi"] > 0.99
-    row = score_mixture(mix, [s1, s2], [mix, mix], 16000, with_stoi=False)
-    assert row["si_sdri"] == pytest.approx(0.0, abs=1e-9)
+    row = score_mixture([s1, s2], [mix, mix], 16000, ["si_sdr", "si_sdri", "pesq"], mix)
+    assert row["si_sdri"] == pytest.approx(0.0, abs=1e-9) and 1.0 < row["pesq"] < 4.7
 
 
 def test_score_system_files(tmp_path):
@@ -120,8 +159,8 @@ def test_score_system_files(tmp_path):
         sf.write(tmp_path / f"{name}.wav", x, 16000)
         scps[name] = tmp_path / f"{name}.scp"
         scps[name].write_text(f"utt1 {tmp_path / f'{name}.wav'}\n")
-    summ = score_system(scps["mix"], [scps["r1"], scps["r2"]], [scps["e1"], scps["e2"]],
-                        tmp_path / "out", with_stoi=False)
+    summ = score_system([scps["r1"], scps["r2"]], [scps["e1"], scps["e2"]], tmp_path / "out",
+                        ["si_sdr", "si_sdri"], mix_scp=scps["mix"])
     assert summ["si_sdri"] > 20
     assert "2,1" in (tmp_path / "out" / "per_utt.tsv").read_text()
     r = subprocess.run([sys.executable, "-m", "espnet2_ext.bin.score_sep",
@@ -163,9 +202,15 @@ def test_score_mswer_cli(tmp_path):
     assert json.loads((tmp_path / "w.json").read_text())["cp_sub"] == 1
 
 
+def _sep_passes():
+    import runpy
+
+    return runpy.run_path(str(REPO / "bench" / "sep_passes.py"))
+
+
 @pytest.mark.parametrize("N", [2, 3])
 def test_encoder_passes_pit_vs_gpit(N):
-    from espnet2_ext.recipe.sep_passes import count_passes
+    count_passes = _sep_passes()["count_passes"]
 
     ref = [torch.from_numpy(np.stack([speech_like(8000, 10 * n + b) for b in range(2)]))
            for n in range(N)]
@@ -174,6 +219,25 @@ def test_encoder_passes_pit_vs_gpit(N):
     assert r["pit"]["encoder_passes"] == 2 * math.factorial(N) * N
     assert r["gpit"]["criterion_calls"] == N and r["gpit"]["encoder_passes"] == 2 * N
     assert r["pit"]["perm"] == r["gpit"]["perm"]
+
+
+def test_count_encoder_passes_tool(tmp_path):
+    """The bin tool runs bench/sep_passes.py of the checkout (stage 8 of separation)."""
+    d = tmp_path / "d"
+    d.mkdir()
+    for n in (1, 2):
+        rows = []
+        for k in range(2):
+            sf.write(tmp_path / f"s{n}{k}.wav", speech_like(8000, 10 * n + k), 16000)
+            rows.append(f"m{k} {tmp_path / f's{n}{k}.wav'}\n")
+        (d / f"spk{n}.scp").write_text("".join(rows))
+    r = subprocess.run([sys.executable, "-m", "espnet2_ext.bin.count_encoder_passes", "--data_dir", str(d),
+                        "--out", str(tmp_path / "p.json")], capture_output=True, text=True,
+                       env=subprocess_env(), timeout=300)
+    assert r.returncode == 0, r.stderr
+    p = json.loads((tmp_path / "p.json").read_text())
+    assert (p["pit"]["encoder_passes"], p["gpit"]["encoder_passes"]) == (8, 4)
+    assert "| gpit | 2 | 4 |" in (tmp_path / "p.md").read_text()
 
 
 def test_gpit_recovers_pit_permutation_on_an4_mixtures(tmp_path):
@@ -194,8 +258,8 @@ def test_gpit_recovers_pit_permutation_on_an4_mixtures(tmp_path):
                         "--num_dev_spk", "1"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     out = tmp_path / "mix"
-    simulate_mixtures(tmp_path / "data" / "test", out, tmp_path / "wav", "eval", [10.0],
-                      noise_dir=shared / "noise" / "speech_commands", reverb=True, seed=3)
+    simulate(tmp_path / "data" / "test", out, tmp_path / "wav", "eval", [10.0], num_spk=2,
+             noise_dir=shared / "noise" / "speech_commands", reverb=True, seed=3)
     keys = sorted(read_table(out / "wav.scp"))[:6]
     refs = [[sf.read(read_table(out / f"spk{s}.scp")[k], dtype="float32")[0] for k in keys]
             for s in (1, 2)]

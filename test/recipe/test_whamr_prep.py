@@ -11,9 +11,10 @@ import pytest
 import soundfile as sf
 import yaml
 
-from espnet2_ext.recipe.an4 import read_transcription
-from espnet2_ext.recipe.common import RecipeError, check_data_dir, read_table
-from espnet2_ext.recipe.whamr import prepare, source_ids
+from espnet2_ext.recipe.corpora.an4 import read_transcription
+from espnet2_ext.recipe.common.cli import RecipeError
+from espnet2_ext.recipe.common.kaldi import check_data_dir, read_table
+from espnet2_ext.recipe.corpora.whamr import prepare, source_ids
 
 from recipe_helpers import REPO, make_recipe_dir, run_recipe, shared_or_skip
 
@@ -147,9 +148,8 @@ def test_prepare_errors(whamr, tmp_path):
 
 
 def test_recipe_stages_1_2(whamr, tmp_path):
-    """run.sh --stop_stage 2: WHAMR! prep through the stage script, mixtures used as given."""
-    if "num_spk=" not in (REPO / "egs2/TEMPLATE/enh_ssl1/enh_ssl.sh").read_text():
-        pytest.skip("egs2/TEMPLATE/enh_ssl1/enh_ssl.sh has no --num_spk (separation mode)")
+    """run.sh --stop_stage 2: WHAMR! prep through the stage script, mixtures used as given;
+    the corpus options reach local/data.sh (--local_data_opts)."""
     d = make_recipe_dir(tmp_path, WHAMR_RECIPE)
     r = run_recipe(d, "--whamr_root", str(whamr["root"]), "--fs", "8k",
                    "--wsj0_text", str(whamr["text"]), "--stop_stage", "2", "--ngpu", "0", timeout=300)
@@ -160,6 +160,9 @@ def test_recipe_stages_1_2(whamr, tmp_path):
         assert (nd / "text_spk2").is_file() and (nd / "dereverb2.scp").is_file()
         x, sr = sf.read(next(iter(read_table(nd / "spk1.scp").values())))
         assert sr == 16000
+    log = (d / "exp/data/log/data.log").read_text()
+    assert "data/test: 2 mixtures" in log
+    assert "dump/whamr/tt" in read_table(d / "data/test_noisy/wav.scp")[sorted(whamr["names"]["tt"])[0]]
 
 
 CONFS = sorted((WHAMR_RECIPE / "conf").glob("sep_*.yaml"))

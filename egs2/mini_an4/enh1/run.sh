@@ -6,19 +6,29 @@
 #   ./run.sh --an4_root /path/to/an4 --noise_dir /path/to/noise   # whole recipe
 #   ./run.sh --stage 3                                            # resume at training
 #   ./run.sh --conf_dir conf/tiny ...                              # the 1-2 epoch test configs
+#
+# Corpus options (given to local/data.sh): --an4_root (empty: CMU's
+# an4_sphere.tar.gz is downloaded into --download_dir), --download_dir
+# (downloads), --num_dev_spk (4 here), --skip_bad_audio (false).
 set -e -u -o pipefail
 
-an4_root=""        # empty: CMU's an4_sphere.tar.gz is downloaded into downloads/
-noise_dir=""       # empty: generated coloured noise + babble
+an4_root=""
+download_dir=downloads
+local_data_opts="--num_dev_spk 4"
+corpus_options="an4_root download_dir num_dev_spk skip_bad_audio"
+. utils/corpus_opts.sh "$@"
+[ -z "${an4_root}" ] || [ -d "${an4_root}" ] || { echo "$0: --an4_root ${an4_root} is not a directory" >&2; exit 1; }
+an4=${an4_root:-${download_dir}/an4}   # pocketsphinx with AN4's dictionary and LM (stage 6)
 
 ./enh_ssl.sh \
-    --an4_root "${an4_root}" \
-    --noise_dir "${noise_dir}" \
-    --num_dev_spk 4 \
+    --local_data_opts "${local_data_opts}" \
     --snrs "20 10 5 0" \
     --upstream tiny \
     --ssl_losses "ssl_mse ssl_mse_pad ssl_sdtw" \
+    --sphinx_dict "${an4}/etc/an4.dic" \
+    --sphinx_lm "${an4}/etc/an4.ug.lm" \
+    --sphinx_desc "AN4 dictionary and LM" \
     --conf_dir conf \
     --nj 2 \
     --parallel_models true \
-    "$@"
+    "${enh_ssl_opts[@]}"

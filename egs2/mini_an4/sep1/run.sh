@@ -9,16 +9,22 @@
 #   ./run.sh --stage 3                                            # resume at training
 #   ./run.sh --conf_dir conf/tiny ...                              # the 2-epoch test configs
 #   ./run.sh --sep_losses "si_snr ssl_mse ssl_sdtw"                # also the soft-DTW loss
+#
+# Corpus options (given to local/data.sh, that of ../enh1): --an4_root,
+# --download_dir, --num_dev_spk (6 here), --skip_bad_audio.
 set -e -u -o pipefail
 
-an4_root=""        # empty: CMU's an4_sphere.tar.gz is downloaded into downloads/
-noise_dir=""       # empty: generated coloured noise
+an4_root=""
+download_dir=downloads
+local_data_opts="--num_dev_spk 6"
+corpus_options="an4_root download_dir num_dev_spk skip_bad_audio"
+. utils/corpus_opts.sh "$@"
+[ -z "${an4_root}" ] || [ -d "${an4_root}" ] || { echo "$0: --an4_root ${an4_root} is not a directory" >&2; exit 1; }
+an4=${an4_root:-${download_dir}/an4}   # pocketsphinx with AN4's dictionary and LM (stage 6)
 
 ./enh_ssl.sh \
     --num_spk 2 \
-    --an4_root "${an4_root}" \
-    --noise_dir "${noise_dir}" \
-    --num_dev_spk 6 \
+    --local_data_opts "${local_data_opts}" \
     --snrs "10 15 20" \
     --reverb true \
     --rt60 "0.2 0.4" \
@@ -28,7 +34,10 @@ noise_dir=""       # empty: generated coloured noise
     --upstream tiny \
     --sep_losses "si_snr ssl_mse" \
     --eval_sets test \
+    --sphinx_dict "${an4}/etc/an4.dic" \
+    --sphinx_lm "${an4}/etc/an4.ug.lm" \
+    --sphinx_desc "AN4 dictionary and LM" \
     --conf_dir conf \
     --nj 2 \
     --parallel_models true \
-    "$@"
+    "${enh_ssl_opts[@]}"

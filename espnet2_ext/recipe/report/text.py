@@ -1,0 +1,101 @@
+"""The words of the report: title, the sentences that explain the columns
+present, and the notes on how the run was made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+from espnet2_ext.recipe.report.table import Metric, set_label
+from espnet2_ext.recipe.steps.layout import Layout
+
+TITLES = {1: "SSL-loss fine-tuning of SE front-ends",
+          2: "transcription-free fine-tuning of a separator"}
+_COUNT = {2: "two", 3: "three", 4: "four"}
+
+#: per source: (one speaker, mixtures); ``{sphinx_desc}`` names pocketsphinx's dictionary and LM
+SENTENCES: Dict[str, Sequence[str]] = {
+    "scores": (
+        "Signal scores against the clean reference of the noisy simulation (`noisy` = "
+        "unprocessed input); `clean` row: the clean test audio.",
+        "Signal scores under the permutation of best SI-SDR, against the references the "
+        "separator was trained for; SI-SDRi: improvement over the unprocessed mixture."),
+    "sphinx": (
+        "WER indep.: pocketsphinx (en-us acoustic model, {sphinx_desc}), a recognizer no "
+        "front-end was trained with.",
+        "cpWER / ORC-WER (meeteval): pocketsphinx (en-us acoustic model, {sphinx_desc}), a "
+        "recognizer no model was trained with, on each separated stream against every "
+        "speaker's transcription; `mixture`: the unprocessed mixture as one stream; `clean`: "
+        "the reference signals as the streams."),
+    "superb_asr": (
+        "WER downstream: SUPERB-style ESPnet ASR (frozen SSL upstream, learnable layer "
+        "weights, small BLSTM-CTC) trained on clean speech.",) * 2,
+    "superb_pr": (
+        "PER downstream: phone error rate of the same kind of model trained for phoneme "
+        "recognition (targets from the CMU pronouncing dictionary).",) * 2,
+}
+
+
+def title(recipe: Path, num_spk: int) -> str:
+    return f"{recipe.parent.name}/{recipe.name}: {TITLES[min(num_spk, 2)]}"
+
+
+def sphinx_description(dic: str = "", lm: str = "") -> str:
+    """``cmudict-en-us.dict dictionary and en-us.lm.bin LM`` (empty: pocketsphinx's own files)."""
+    return (f"{Path(dic).name if dic else 'cmudict-en-us.dict'} dictionary and "
+            f"{Path(lm).name if lm else 'en-us.lm.bin'} LM")
+
+
+def intro(layout: Layout, metrics: Sequence[Metric], sphinx_desc: str) -> str:
+    sets = list(layout.asr_sets)
+    mixtures = "" if layout.num_spk == 1 else f" ({_COUNT.get(layout.num_spk, layout.num_spk)}-speaker mixtures)"
+    if len(sets) == 1:
+        which = f"Evaluation set: `{sets[0]}`{mixtures}."
+    else:
+        which = ("Evaluation sets: " + ", ".join(f"`{s}` ({set_label(s)})" for s in sets)
+                 + f"{mixtures}, one column per set.")
+    sources: List[str] = []
+    for m in metrics:
+        if m.source not in sources:
+            sources.append(m.source)
+    said = [SENTENCES[s][layout.num_spk > 1].format(sphinx_desc=sphinx_desc) for s in sources]
+    return " ".join([which] + said)
+
+
+def noise_description(layout: Layout, noise_dir: str) -> str:
+    """Where the simulation's noise came from: the per-set recording lists of
+    stage 1 (sets grouped by list), ``--noise_dir``, or the generated default."""
+    groups: Dict[str, List[str]] = {}
+    for s in layout.sim_sets:
+        scp = layout.clean_dir(s) / "noise_sources.scp"
+        if scp.is_file():
+            names = " ".join(ln.split(maxsplit=1)[0] for ln in scp.read_text().splitlines() if ln.strip())
+            groups.setdefault(names, []).append(s)
+    if groups:
+        return "per-set recordings (" + "; ".join(f"{', '.join(v)}: {k}" for k, v in groups.items()) + ")"
+    if noise_dir:
+        return noise_dir
+    return "generated coloured noise + babble" if layout.num_spk == 1 else "generated coloured noise"
+
+
+def notes(layout: Layout, recipe: Path, upstream: str, conf_dir: str, simulate: bool,
+          snrs: str, noise_dir: str, reverb: bool, rt60: str, offsets: str, sir_range: str) -> str:
+    items = [f"upstream `{upstream}`"]
+    if layout.num_spk > 1:
+        items.append(f"references `{layout.ref_prefix}N.scp`")
+    if simulate:
+        items += [f"SNRs {{{snrs}}} dB", f"noise: {noise_description(layout, noise_dir)}",
+                  f"reverb true (RT60 {rt60} s)" if reverb else "reverb false"]
+        if layout.num_spk > 1:
+            items += [f"offsets {offsets} s", f"SIR {sir_range} dB"]
+    return (f"Recipe: `{recipe.name}`, " + ", ".join(items) + f"; configs from `{conf_dir}`. "
+            f"Per-stage wall times: `{layout.exp}/stage_times.txt`.")
+
+
+def sections(layout: Layout) -> List[str]:
+    """Markdown sections other steps leave for the report (title + body)."""
+    out = []
+    passes = layout.passes_dir / "passes.md"
+    if passes.is_file():
+        out.append("## Encoder forward passes per training step\n\n" + passes.read_text(encoding="utf-8").strip())
+    return out
