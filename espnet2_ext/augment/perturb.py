@@ -7,7 +7,7 @@ zero beyond ``lengths_out[b]``.  All are differentiable w.r.t. ``wav``.
 """
 
 import math
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -16,19 +16,30 @@ Number = Union[int, float]
 _WHERE = ("start", "end", "both")
 
 
-def _check_batch(wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+def check_batch(wav: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Validate a padded batch ``wav`` (B, T) and its lengths (B,).
+
+    ``lengths=None`` means every utterance is T samples long.  Returns the
+    lengths as a long tensor on ``wav``'s device; raises ValueError naming the
+    offending value otherwise.
+    """
     if not isinstance(wav, torch.Tensor) or wav.dim() != 2:
         shape = tuple(wav.shape) if isinstance(wav, torch.Tensor) else type(wav).__name__
         raise ValueError(f"wav must be a (batch, samples) tensor, got {shape}")
     B, T = wav.shape
+    if lengths is None:
+        return torch.full((B,), T, dtype=torch.long, device=wav.device)
     lengths = torch.as_tensor(lengths, device=wav.device)
     if lengths.dim() != 1 or lengths.shape[0] != B:
         raise ValueError(f"lengths must have shape ({B},), got {tuple(lengths.shape)}")
     if lengths.is_floating_point():
         raise ValueError("lengths must be integer sample counts")
     lengths = lengths.long()
-    if bool((lengths < 0).any()) or bool((lengths > T).any()):
-        raise ValueError(f"lengths must lie in [0, {T}], got {lengths.tolist()}")
+    bad = ((lengths < 0) | (lengths > T)).nonzero()
+    if bad.numel():
+        b = int(bad[0, 0])
+        what = "exceeds the waveform length" if int(lengths[b]) > T else "is negative; lengths must lie in [0, T], T ="
+        raise ValueError(f"lengths[{b}]={int(lengths[b])} {what} {T}")
     return lengths
 
 
@@ -56,7 +67,7 @@ def zero_pad(
     Returns ``(wav_out, lengths + pad)``; ``wav_out`` has
     ``max(lengths + pad)`` samples and is zero beyond each new length.
     """
-    lengths = _check_batch(wav, lengths)
+    lengths = check_batch(wav, lengths)
     B, T = wav.shape
     if where not in _WHERE:
         raise ValueError(f"where must be one of {_WHERE}, got {where!r}")
@@ -104,7 +115,7 @@ def speed_perturb(
     """
     import torchaudio.functional as AF
 
-    lengths = _check_batch(wav, lengths)
+    lengths = check_batch(wav, lengths)
     B, T = wav.shape
     sr = int(sample_rate)
     if sr <= 0 or sr != sample_rate:

@@ -9,7 +9,10 @@ png), :mod:`.recognizer` (optional pocketsphinx); the CLI is :mod:`.cli`
 (``python -m espnet2_ext.bin.position_probe``).  See docs/position_probe.md.
 
 This package imports no ESPnet itself; :mod:`.losses` builds the criterions,
-whose module does.
+whose module does.  Tables, audio files, atomic writes and the pocketsphinx
+decoder are the recipes' (:mod:`espnet2_ext.recipe.common`,
+:mod:`espnet2_ext.recipe.scoring.sphinx`: no ESPnet, no torch), and layer
+indices are validated by :func:`espnet2_ext.ssl.parse_layers`.
 """
 
 from espnet2_ext.probe.data import ProbeError

@@ -103,32 +103,49 @@ def get_parser() -> argparse.ArgumentParser:
     return p
 
 
-def parse_layers(spec: str, num_layers: int) -> List[int]:
-    """``all`` | ``last`` | comma list of ints (negative from the end) and ranges ``a-b``: sorted unique indices."""
-    n = num_layers + 1
-    spec = spec.strip()
-    if spec == "all":
-        return list(range(n))
-    if spec == "last":
-        return [num_layers]
-    out = set()
+def _expand_ranges(spec: str, flag: str) -> List[int]:
+    """``"0,3-5,-1"`` -> ``[0, 3, 4, 5, -1]`` (indices are not checked here)."""
+    items: List[int] = []
     for tok in spec.split(","):
         tok = tok.strip()
         m = re.fullmatch(r"(\d+)-(\d+)", tok)
         if m:
             a, b = int(m.group(1)), int(m.group(2))
             if a > b:
-                raise ProbeError(f"--layers {spec!r}: empty range {tok!r}")
-            items = list(range(a, b + 1))
+                raise ProbeError(f"{flag} {spec!r}: empty range {tok!r}")
+            items += range(a, b + 1)
         elif re.fullmatch(r"-?\d+", tok):
-            items = [int(tok)]
+            items.append(int(tok))
         else:
-            raise ProbeError(f"--layers {spec!r}: {tok!r} is not a layer index or range (all, last, 0,3,6, 0-12)")
-        for i in items:
-            if not -n <= i < n:
-                raise ProbeError(f"--layers {spec!r}: layer {i} does not exist (the upstream has layers 0..{num_layers})")
-            out.add(i % n)
-    return sorted(out)
+            raise ProbeError(f"{flag} {spec!r}: {tok!r} is not a layer index or range (all, last, 0,3,6, 0-12)")
+    return items
+
+
+def parse_layers(spec: str, num_layers: int, flag: str = "--layers") -> List[int]:
+    """``all`` | ``last`` | comma list of ints (negative from the end) and ranges ``a-b``: sorted unique indices.
+
+    Ranges are expanded here; the indices are validated by
+    :func:`espnet2_ext.ssl.parse_layers`, as every other layer option is.
+    """
+    from espnet2_ext.ssl import parse_layers as resolve
+
+    spec = spec.strip()
+    items = spec if spec in ("all", "last") else _expand_ranges(spec, flag)
+    try:
+        return sorted(set(resolve(items, num_layers)))
+    except ValueError as e:
+        raise ProbeError(f"{flag} {spec!r}: {e}") from None
+
+
+def _json_object(text: str, what: str) -> Dict[str, Any]:
+    """A JSON object given on the command line; ``what`` names the option in the error."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ProbeError(f"{what}: not valid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise ProbeError(f"{what}: expected a JSON object, got {type(value).__name__}")
+    return value
 
 
 def loss_confs(args) -> Dict[str, Dict[str, Any]]:
@@ -150,23 +167,12 @@ def loss_confs(args) -> Dict[str, Dict[str, Any]]:
         name, sep, text = item.partition("=")
         if not sep or name not in confs:
             raise ProbeError(f"--loss_conf {item!r}: expected NAME=JSON with NAME one of the chosen losses {names}")
-        try:
-            conf = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ProbeError(f"--loss_conf {name}: not valid JSON ({e})") from None
-        if not isinstance(conf, dict):
-            raise ProbeError(f"--loss_conf {name}: expected a JSON object, got {type(conf).__name__}")
-        confs[name].update(conf)
+        confs[name].update(_json_object(text, f"--loss_conf {name}"))
     return confs
 
 
 def build_upstream(name: str, conf_json: str, device: str):
-    try:
-        conf = json.loads(conf_json)
-    except json.JSONDecodeError as e:
-        raise ProbeError(f"--upstream_conf is not valid JSON ({e})") from None
-    if not isinstance(conf, dict):
-        raise ProbeError(f"--upstream_conf must be a JSON object, got {type(conf).__name__}")
+    conf = _json_object(conf_json, "--upstream_conf")
     from espnet2_ext.ssl import SSLUpstream
 
     try:
@@ -216,9 +222,9 @@ def _run(args) -> int:
 
     up, up_conf = build_upstream(args.upstream, args.upstream_conf, args.device)
     layers = parse_layers(args.layers, up.num_layers)
-    opt_layer = layers[-1] if args.optimize_layer is None else args.optimize_layer
-    if not -(up.num_layers + 1) <= opt_layer <= up.num_layers:
-        raise ProbeError(f"--optimize_layer {opt_layer} does not exist (the upstream has layers 0..{up.num_layers})")
+    opt_layer = layers[-1]
+    if args.optimize_layer is not None:
+        opt_layer = parse_layers(str(args.optimize_layer), up.num_layers, "--optimize_layer")[0]
     utterances = [(utt, load_utterance(utt, path, up.min_samples).to(args.device)) for utt, path in entries]
 
     recognize = transcripts = None

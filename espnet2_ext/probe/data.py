@@ -2,8 +2,10 @@
 
 ``wav.scp`` lines are ``ID PATH`` (relative paths are taken from the current
 directory, as Kaldi does); soundfile reads WAV, FLAC and NIST SPHERE.  Only
-16 kHz mono audio is accepted.  Every problem is a :class:`ProbeError` whose
-message names the file, line or utterance.
+16 kHz mono audio is accepted.  Tables and audio are read by the recipes'
+readers (:mod:`espnet2_ext.recipe.common`, which load neither ESPnet nor
+torch); every problem is a :class:`ProbeError` whose message names the file,
+line or utterance.
 """
 
 from pathlib import Path
@@ -11,7 +13,9 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
-SAMPLE_RATE = 16000
+from espnet2_ext.recipe.common.audio import SAMPLE_RATE, read_audio
+from espnet2_ext.recipe.common.cli import RecipeError
+from espnet2_ext.recipe.common.kaldi import read_table, wav_path
 
 
 class ProbeError(ValueError):
@@ -31,28 +35,26 @@ def wav_scp_path(data: str) -> Path:
     return p
 
 
+def _table(path: Path, what: str) -> Dict[str, str]:
+    try:
+        return read_table(path, what)
+    except RecipeError as e:
+        raise ProbeError(str(e)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ProbeError(f"cannot read {path}: {e}") from None
+
+
 def read_wav_scp(data: str) -> List[Tuple[str, str]]:
     """``[(utt_id, path), ...]`` in file order from a data dir or ``wav.scp``."""
     scp = wav_scp_path(data)
     out: List[Tuple[str, str]] = []
-    seen = set()
-    try:
-        lines = scp.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ProbeError(f"cannot read {scp}: {e}") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        parts = line.split(maxsplit=1)
-        if len(parts) < 2:
-            raise ProbeError(f"{scp}:{n}: expected 'ID PATH', got {line.strip()!r}")
-        utt, path = parts[0], parts[1].strip()
-        if path.endswith("|"):
-            raise ProbeError(f"{scp}:{n}: piped entries are not supported ({path!r}); write the audio to files")
-        if utt in seen:
-            raise ProbeError(f"{scp}:{n}: duplicate utterance id {utt!r}")
-        seen.add(utt)
-        out.append((utt, path))
+    for utt, value in _table(scp, "wav.scp").items():
+        if not value.strip():
+            raise ProbeError(f"{scp}: utterance {utt} has no path (expected 'ID PATH' lines)")
+        try:
+            out.append((utt, wav_path(value, f"{scp}: utterance {utt}")))
+        except RecipeError as e:
+            raise ProbeError(f"{e}; write the audio to files") from None
     if not out:
         raise ProbeError(f"no utterances in {scp}")
     return out
@@ -62,30 +64,20 @@ def read_text(data: str) -> Optional[Dict[str, str]]:
     """Transcriptions ``DATA/text`` of a data dir (None when there is none)."""
     p = Path(data)
     text = p / "text" if p.is_dir() else p.parent / "text"
-    if not text.is_file():
-        return None
-    out = {}
-    for line in text.read_text(encoding="utf-8").splitlines():
-        parts = line.split(maxsplit=1)
-        if parts:
-            out[parts[0]] = parts[1] if len(parts) > 1 else ""
-    return out
+    return _table(text, "transcriptions") if text.is_file() else None
 
 
 def load_utterance(utt: str, path: str, min_samples: int) -> torch.Tensor:
     """A 16 kHz mono utterance as a float32 waveform (T,).
 
-    Raises ProbeError naming the file (unreadable, not mono, not 16 kHz) or
-    the utterance (shorter than ``min_samples``, the upstream's minimum).
+    Raises ProbeError naming the file (unreadable, not mono, not 16 kHz) and
+    the utterance, or the utterance when shorter than ``min_samples``, the
+    upstream's minimum.
     """
-    import soundfile as sf
-
     try:
-        x, sr = sf.read(path, dtype="float32", always_2d=True)
-    except Exception as e:  # soundfile raises several types
-        raise ProbeError(f"utterance {utt}: cannot read audio file {path}: {e}") from None
-    if x.shape[1] != 1:
-        raise ProbeError(f"utterance {utt}: {path} has {x.shape[1]} channels; mono audio is expected")
+        x, sr = read_audio(path)
+    except RecipeError as e:
+        raise ProbeError(f"utterance {utt}: {e}") from None
     if sr != SAMPLE_RATE:
         raise ProbeError(f"utterance {utt}: {path} is {sr} Hz; the probe needs {SAMPLE_RATE} Hz audio (resample it)")
     if x.shape[0] < min_samples:
@@ -93,4 +85,4 @@ def load_utterance(utt: str, path: str, min_samples: int) -> torch.Tensor:
             f"utterance {utt} ({path}) has {x.shape[0]} samples, shorter than the upstream's minimum of "
             f"{min_samples} ({min_samples / SAMPLE_RATE * 1000:.0f} ms)"
         )
-    return torch.from_numpy(x[:, 0].copy())
+    return torch.from_numpy(x)

@@ -24,6 +24,7 @@ import torch
 
 from espnet2_ext.probe import signals
 from espnet2_ext.probe.losses import ProbeLoss, seed_for
+from espnet2_ext.ssl import parse_layers
 
 #: log-mel front end: 25 ms windows, 10 ms hop, 80 mel bands, 16 kHz, floor -80 dB
 N_FFT, MEL_HOP, N_MELS, DB_FLOOR = 400, 160, 80, 1e-8
@@ -91,10 +92,7 @@ def optimize_utterance(
     ``words``.  ``cfg.layer`` indexes the hidden states (negative: from the
     end).
     """
-    n_states = up.num_layers + 1
-    if not -n_states <= cfg.layer < n_states:
-        raise ValueError(f"optimisation layer {cfg.layer} out of range 0..{up.num_layers}")
-    layer = cfg.layer % n_states
+    layer = parse_layers(cfg.layer, up.num_layers)[0]  # ValueError naming a bad index
     gen = torch.Generator().manual_seed(seed_for(cfg.seed, key, "envelope"))
     start = signals.envelope_noise(u.cpu(), gen).to(u.device)  # the probe's ``envelope`` candidate
     lengths = torch.tensor([u.shape[0]], device=u.device)

@@ -1,5 +1,8 @@
 """Writing the probe's results: ``probe.json``, ``probe.md`` and ``probe.png`` (file I/O only).
 
+Each file is replaced atomically (the recipes' :func:`~espnet2_ext.recipe.common.kaldi.write_text_atomic`
+for the text files): a reader never sees one half written.
+
 ``probe.md`` is a Markdown fragment with no heading of its own (a report can
 embed it under any heading): one paragraph on how to read it, one table per
 loss (layer x measure, ``mean [lo, hi]``) and the optimisation table.  The
@@ -13,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
+from espnet2_ext.recipe.common.kaldi import write_text_atomic
+
 MEASURE_TITLES = {
     "self": "self",
     "other": "other content",
@@ -21,19 +26,6 @@ MEASURE_TITLES = {
     "white": "white noise",
     "mismatched": "mismatched length",
 }
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def fmt(x: Optional[float]) -> str:
@@ -156,6 +148,6 @@ def plot(result: dict, path: Path) -> None:
 def write_outputs(result: dict, out_dir: Path) -> None:
     """Write ``probe.json``, ``probe.md`` and ``probe.png`` into ``out_dir``."""
     out_dir = Path(out_dir)
-    _atomic_write(out_dir / "probe.json", (json.dumps(result, indent=1, allow_nan=False) + "\n").encode("utf-8"))
-    _atomic_write(out_dir / "probe.md", markdown(result).encode("utf-8"))
+    write_text_atomic(out_dir / "probe.json", json.dumps(result, indent=1, allow_nan=False) + "\n")
+    write_text_atomic(out_dir / "probe.md", markdown(result))
     plot(result, out_dir / "probe.png")

@@ -22,6 +22,7 @@ from espnet2_ext.probe.losses import ProbeLoss, seed_for
 from espnet2_ext.probe.measures import ProbeConfig, measure_names, probe_utterance
 from espnet2_ext.probe.optimize import OptimizeConfig, optimize_utterance, summarize_optimization
 from espnet2_ext.probe.stats import DEFAULT_BOOTSTRAP, shortcut_index, t_interval
+from espnet2_ext.ssl import parse_layers
 
 
 def pair_index(i: int, n: int) -> Optional[int]:
@@ -116,7 +117,7 @@ def run_probe(
             rows[lo.name].append(optimize_utterance(up, lo, u, optimize, utt, recognize, text))
         for lo in losses:
             out["losses"][lo.name]["optimize"] = {
-                "layer": optimize.layer % (up.num_layers + 1),
+                "layer": parse_layers(optimize.layer, up.num_layers)[0],
                 "steps": optimize.steps,
                 "lr": optimize.lr,
                 "utterances": [utt for utt, _ in chosen],

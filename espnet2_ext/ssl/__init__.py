@@ -11,7 +11,8 @@ from espnet2_ext.ssl.errors import SSLCheckpointError, SSLDownloadError, SSLPack
 from espnet2_ext.ssl.layers import combine_layers, parse_layers
 from espnet2_ext.ssl.presets import BUNDLES, CHECKPOINT_PREFIX, TINY_PARAMS, UPSTREAM_NAMES, WHISPER
 from espnet2_ext.ssl.sources import SOURCE_OPTIONS, classify_source, known_num_layers
-from espnet2_ext.ssl.sources.whisper import load_whisper
+from espnet2_ext.ssl.sources.bundle import bundle_cache_file
+from espnet2_ext.ssl.sources.whisper import load_whisper, missing_whisper_packages
 from espnet2_ext.ssl.upstream import SSLUpstream, build_tiny_model, build_upstream, save_checkpoint
 
 __all__ = [
@@ -27,11 +28,13 @@ __all__ = [
     "SSLCheckpointError",
     "SSLPackageError",
     "build_tiny_model",
+    "bundle_cache_file",
     "build_upstream",
     "classify_source",
     "combine_layers",
     "known_num_layers",
     "load_whisper",
+    "missing_whisper_packages",
     "parse_layers",
     "save_checkpoint",
 ]

@@ -26,16 +26,13 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import torch
 from torch import nn
 
+from espnet2_ext.augment import check_batch
 from espnet2_ext.ssl.backends import make_backend
-from espnet2_ext.ssl.errors import SSLCheckpointError, SSLDownloadError, SSLPackageError, SSLUpstreamError
 from espnet2_ext.ssl.layers import LayerSpec, combine_layers, parse_layers
-from espnet2_ext.ssl.presets import SSL_SAMPLE_RATE, TINY, UPSTREAM_NAMES
-from espnet2_ext.ssl.sources import SOURCE_OPTIONS, load_source
+from espnet2_ext.ssl.presets import SSL_SAMPLE_RATE, TINY
+from espnet2_ext.ssl.sources import load_source
 from espnet2_ext.ssl.sources.checkpoint import checkpoint_object
 from espnet2_ext.ssl.sources.tiny import build_tiny_model
-
-# kept for callers of the pre-registry layout (recipe/config_check.py): use SOURCE_OPTIONS
-_SOURCE_KEYS = SOURCE_OPTIONS
 
 
 class SSLUpstream(nn.Module):
@@ -110,10 +107,6 @@ class SSLUpstream(nn.Module):
 
     # -- configuration ------------------------------------------------------
 
-    def _parse_layers(self, layers: LayerSpec) -> List[int]:
-        """Deprecated: use :func:`espnet2_ext.ssl.parse_layers` (kept for existing callers)."""
-        return parse_layers(layers, self.num_layers)
-
     def train(self, mode: bool = True):
         """A frozen upstream stays in eval mode whatever the parent asks."""
         super().train(False if self.freeze else mode)
@@ -126,23 +119,7 @@ class SSLUpstream(nn.Module):
     # -- computation ----------------------------------------------------------
 
     def _check_input(self, wav: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
-        if not isinstance(wav, torch.Tensor) or wav.dim() != 2:
-            shape = tuple(wav.shape) if isinstance(wav, torch.Tensor) else type(wav).__name__
-            raise ValueError(f"wav must be a (batch, samples) tensor, got {shape}")
-        B, T = wav.shape
-        if lengths is None:
-            lengths = torch.full((B,), T, dtype=torch.long, device=wav.device)
-        else:
-            lengths = torch.as_tensor(lengths, device=wav.device)
-            if lengths.dim() != 1 or lengths.shape[0] != B:
-                raise ValueError(f"lengths must have shape ({B},), got {tuple(lengths.shape)}")
-            if lengths.is_floating_point():
-                raise ValueError("lengths must be integer sample counts")
-            lengths = lengths.long()
-        too_long = (lengths > T).nonzero()
-        if too_long.numel():
-            b = int(too_long[0, 0])
-            raise ValueError(f"lengths[{b}]={int(lengths[b])} exceeds the waveform length {T}")
+        lengths = check_batch(wav, lengths)
         short = (lengths < self.min_samples).nonzero()
         if short.numel():
             b = int(short[0, 0])
@@ -223,14 +200,4 @@ def save_checkpoint(upstream: SSLUpstream, path: str) -> None:
     torch.save(obj, path)
 
 
-__all__ = [
-    "SSLUpstream",
-    "SSLUpstreamError",
-    "SSLDownloadError",
-    "SSLCheckpointError",
-    "SSLPackageError",
-    "UPSTREAM_NAMES",
-    "build_upstream",
-    "build_tiny_model",
-    "save_checkpoint",
-]
+__all__ = ["SSLUpstream", "build_tiny_model", "build_upstream", "save_checkpoint"]

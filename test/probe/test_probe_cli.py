@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -96,7 +97,9 @@ def test_error_unknown_upstream_and_layer(one_utt, tmp_path, capsys):
     rc, err = run_main(capsys, *base(one_utt, tmp_path / "o"), "--upstream", "no_such_model")
     assert rc == 1 and err.startswith("position_probe: error: --upstream 'no_such_model'") and "\n" not in err
     rc, err = run_main(capsys, *base(one_utt, tmp_path / "o"), "--layers", "0,7")
-    assert rc == 1 and "layer 7 does not exist" in err and "0..3" in err and "\n" not in err
+    assert rc == 1 and "--layers '0,7': layer index 7 out of range" in err and "0..3" in err and "\n" not in err
+    rc, err = run_main(capsys, *base(one_utt, tmp_path / "o"), "--optimize_layer", "-5")
+    assert rc == 1 and "--optimize_layer '-5': layer index -5 out of range" in err and "\n" not in err
     assert not (tmp_path / "o").exists()
 
 
@@ -122,7 +125,9 @@ def test_error_bad_audio_names_the_file_or_utterance(tmp_path, capsys):
                          (f"utt-short {short}", "utterance utt-short"),
                          (f"u3 {slow}", f"{slow} is 8000 Hz"),
                          (f"u4 {tmp_path / 'missing.wav'}", "missing.wav"),
-                         ("u5 sph2pipe -f wav x.sph |", "piped")):
+                         ("u5 sph2pipe -f wav x.sph |", "utterance u5: piped"),
+                         (f"u6 {slow}\nu6 {short}", f"{tmp_path / 'wav.scp'}:2: duplicate key 'u6'"),
+                         ("u7", "utterance u7 has no path")):
         scp = tmp_path / "wav.scp"
         scp.write_text(line + "\n")
         rc, err = run_main(capsys, *base(scp, tmp_path / "o"))
@@ -138,6 +143,12 @@ def test_error_loss_options(one_utt, tmp_path, capsys):
     assert rc == 1 and "gamma must be > 0" in err
     rc, err = run_main(capsys, *base(one_utt, tmp_path / "o"), "--loss_conf", "ssl_mse={\"layers\": 3}")
     assert rc == 1 and "set by the probe" in err
+    for flag, value, why in (("--loss_conf", "ssl_mse=[1]", "--loss_conf ssl_mse: expected a JSON object, got list"),
+                             ("--loss_conf", "ssl_mse={", "--loss_conf ssl_mse: not valid JSON"),
+                             ("--upstream_conf", "3", "--upstream_conf: expected a JSON object, got int"),
+                             ("--upstream_conf", "{'a': 1}", "--upstream_conf: not valid JSON")):
+        rc, err = run_main(capsys, *base(one_utt, tmp_path / "o"), flag, value)
+        assert rc == 1 and why in err and "\n" not in err, (value, err)
     rc, err = run_main(capsys, *base(one_utt, tmp_path / "o"), "--shifts", "0,2")
     assert rc == 1 and "shifts" in err
     with pytest.raises(SystemExit) as e:  # argparse: unknown loss name
@@ -149,9 +160,20 @@ def test_parse_layers():
     assert parse_layers("all", 3) == [0, 1, 2, 3]
     assert parse_layers("last", 12) == [12]
     assert parse_layers("0,3-5,-1", 12) == [0, 3, 4, 5, 12]
-    for bad in ("13", "a", "5-3", "-14"):
-        with pytest.raises(ProbeError):
+    assert parse_layers(" 2-3, 3 ,-2", 4) == [2, 3]
+    for bad, why in (("13", "layer index 13 out of range"), ("a", "'a' is not a layer index or range"),
+                     ("5-3", "empty range '5-3'"), ("-14", "layer index -14 out of range"),
+                     ("0-13", "layer index 13 out of range"), ("", "'' is not a layer index")):
+        with pytest.raises(ProbeError, match=re.escape(why)):
             parse_layers(bad, 12)
+    # one validation: the ranges expand to what espnet2_ext.ssl.parse_layers accepts and says
+    from espnet2_ext.ssl import parse_layers as ssl_parse_layers
+
+    with pytest.raises(ValueError) as ssl_err:
+        ssl_parse_layers([0, 13], 12)
+    with pytest.raises(ProbeError) as probe_err:
+        parse_layers("0-13", 12, "--optimize_layer")
+    assert str(probe_err.value) == f"--optimize_layer '0-13': {ssl_err.value}"
 
 
 def test_cli_whisper_tiny_en_on_an4(shared_data, tmp_path):

@@ -68,5 +68,5 @@ def test_recognizer_errors_and_summary():
 
 
 def test_bad_layer_is_named():
-    with pytest.raises(ValueError, match="layer 5"):
+    with pytest.raises(ValueError, match="layer index 5 out of range"):
         optimize_utterance(FramingEncoder(), build_loss("ssl_mse"), U, OptimizeConfig(steps=1, layer=5), "u")

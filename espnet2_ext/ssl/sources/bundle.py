@@ -1,11 +1,13 @@
 """Source ``hubert_base``, ``wavlm_large``, ...: a torchaudio pipeline bundle (downloads on first use)."""
 
+import os
 from typing import Any, Dict, Optional, Tuple
+from urllib.parse import urlparse
 
 from torch import nn
 
 from espnet2_ext.ssl import presets
-from espnet2_ext.ssl._torchaudio import bundle_state_dict
+from espnet2_ext.ssl._torchaudio import bundle_state_dict, bundle_url_path
 from espnet2_ext.ssl.errors import SSLDownloadError
 from espnet2_ext.ssl.sources.arch import build_model, load_state
 
@@ -13,13 +15,36 @@ from espnet2_ext.ssl.sources.arch import build_model, load_state
 OPTIONS = frozenset({"dl_kwargs"})
 
 
+def _dl_kwargs(name: str, dl_kwargs: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    if dl_kwargs is not None and not isinstance(dl_kwargs, dict):
+        raise ValueError(f"dl_kwargs of SSL upstream {name!r} must be a mapping, got {type(dl_kwargs).__name__}")
+    return dict(dl_kwargs or {})
+
+
+def bundle_cache_file(name: str, dl_kwargs: Optional[Dict[str, Any]] = None) -> str:
+    """Where torch.hub keeps the weights of bundle ``name`` (whether they are there or not).
+
+    The path :func:`load` reads (or downloads to) with the same ``dl_kwargs``:
+    ``dl_kwargs["model_dir"]`` or ``$TORCH_HOME/hub/checkpoints``, and
+    ``dl_kwargs["file_name"]`` or the basename of the bundle's URL, as
+    ``torch.hub.load_state_dict_from_url`` names it.  Touches no file.
+    """
+    import torch.hub
+
+    dl = _dl_kwargs(name, dl_kwargs)
+    url = bundle_url_path(presets.bundle(name))
+    model_dir = dl.get("model_dir") or os.path.join(torch.hub.get_dir(), "checkpoints")
+    return os.path.join(model_dir, dl.get("file_name") or os.path.basename(urlparse(url).path))
+
+
 def load(name: str, dl_kwargs: Optional[Dict[str, Any]] = None) -> Tuple[nn.Module, Dict[str, Any]]:
     """Download (or read from the torch.hub cache, honouring ``TORCH_HOME``) a bundle's weights."""
     b = presets.bundle(name)
     model_type, params, normalize = presets.arch_spec(name)
+    dl = _dl_kwargs(name, dl_kwargs)
     try:
         # fetch first: offline failures are reported before building a large model
-        state_dict = bundle_state_dict(b, dl_kwargs)
+        state_dict = bundle_state_dict(b, dl)
     except Exception as e:  # urllib / socket / HTTP / hash errors all mean "no weights"
         raise SSLDownloadError(
             f"Could not download the pretrained weights of the SSL model {name!r} "

