@@ -87,3 +87,14 @@ def test_cuda_from_cost_matches_cpu():
         outs.append((v, torch.autograd.grad(v.sum(), [c])[0]))
     assert rel_err(outs[1][0], outs[0][0]) <= 1e-12
     assert rel_err(outs[1][1], outs[0][1]) <= 1e-12
+
+
+def test_cpu_and_cuda_kernels_share_one_cell():
+    """The DP cell is written once (``_cell.py``) and compiled for both targets."""
+    from espnet2_ext.ops.soft_dtw import _cpu, _cuda
+
+    def code(f):
+        return getattr(f, "py_func", getattr(f, "fn", None)).__code__
+
+    assert code(_cpu.softmin_terms) is code(_cuda._softmin_terms)
+    assert code(_cpu.softmin_terms).co_filename.endswith("_cell.py")

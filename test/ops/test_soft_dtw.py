@@ -1,6 +1,5 @@
 """soft-DTW operator: kernels vs the plain-PyTorch reference, gradients, edge cases."""
 
-import importlib
 import math
 
 import pytest
@@ -8,7 +7,8 @@ import torch
 
 from _sdtw_util import make_batch, rel_err, value_and_grads
 from espnet2_ext.ops.soft_dtw import SoftDTW, soft_dtw, soft_dtw_from_cost
-from espnet2_ext.ops.soft_dtw._band import band_mask, diag_bounds, row_bounds
+from espnet2_ext.ops.soft_dtw import _cpu_cost, _sqeuclid
+from espnet2_ext.ops.soft_dtw._band import band_mask, diag_bounds, packed_diagonals, row_bounds
 
 F64, F32 = torch.float64, torch.float32
 # documented float32 tolerances (kernel in float32 vs the float64 reference),
@@ -186,23 +186,21 @@ def test_divergence_properties():
 # lengths, padding, band
 
 
-@pytest.mark.parametrize("path", ["dense", "sparse"])
+@pytest.mark.parametrize("path", ["dense", "runs"])
 @pytest.mark.parametrize("scale,gamma", [(1.0, 0.01), (0.2, 1.0)])  # sharp and soft alignments
 @pytest.mark.parametrize("normalize", [False, True])
 def test_cost_gradient_paths_match_autograd(monkeypatch, path, scale, gamma, normalize):
-    """The fused squared-Euclidean backward (dense matrix products, or the sum
-    over G's nonzero cells) equals torch autograd through the reference cost."""
-    sd = importlib.import_module("espnet2_ext.ops.soft_dtw")
-
-    monkeypatch.setattr(sd, "_SPARSE_GRAD_FRACTION", 0.0 if path == "dense" else float("inf"))
+    """The fused squared-Euclidean backward (dense matrix products, or the sums
+    over the nonzero runs of G's rows) equals torch autograd through the reference cost."""
+    monkeypatch.setattr(_sqeuclid, "_SPAN_FRACTION", 0.0 if path == "dense" else float("inf"))
     calls = []
-    orig = sd._sq_euclidean_grad_sparse
-    monkeypatch.setattr(sd, "_sq_euclidean_grad_sparse", lambda *a: calls.append(1) or orig(*a))
+    orig = _cpu_cost.span_grad
+    monkeypatch.setattr(_cpu_cost, "span_grad", lambda *a: calls.append(1) or orig(*a))
     x, y, xl, yl = make_batch(3, 9, 12, 5, seed=11, scale=scale)
     kw = dict(x_lengths=xl, y_lengths=yl, gamma=gamma, normalize=normalize)
     ref = value_and_grads(soft_dtw, x, y, backend="reference", **kw)
     got = value_and_grads(soft_dtw, x, y, backend="cpu", **kw)
-    assert bool(calls) == (path == "sparse")
+    assert bool(calls) == (path == "runs")
     for a, b in zip(got, ref):
         _cmp(a, b, 1e-8)
     for b in range(3):  # padded frames: exactly zero on both paths
@@ -210,22 +208,70 @@ def test_cost_gradient_paths_match_autograd(monkeypatch, path, scale, gamma, nor
         assert torch.count_nonzero(got[2][b, yl[b]:]) == 0
 
 
-def test_sparse_gradient_path_taken_only_when_small():
-    """Sharp alignment of long sequences: G is nonzero near the path only, and
-    the sparse path (temporaries no larger than G) is chosen; soft: dense."""
-    sd = importlib.import_module("espnet2_ext.ops.soft_dtw")
+@pytest.mark.parametrize("dtype", [F64, F32])
+@pytest.mark.parametrize("want", [(True, True), (True, False), (False, True)])
+def test_run_gradient_kernel_against_dense_products(dtype, want):
+    """The row-run kernel on a G with zero rows, single-cell runs, runs with
+    zeros inside, and only one of the two gradients asked for."""
+    g = torch.Generator().manual_seed(4)
+    B, N, M, d = 3, 17, 23, 37  # d not a multiple of any vector width
+    x = torch.randn(B, N, d, generator=g, dtype=F64).to(dtype)
+    y = torch.randn(B, M, d, generator=g, dtype=F64).to(dtype)
+    G = torch.zeros(B, N, M, dtype=F64)
+    for b in range(B):
+        for i in range(N):
+            if (b + i) % 5 == 4:
+                continue  # a row without nonzeros (a padded frame)
+            j0 = int(torch.randint(0, M, (1,), generator=g))
+            j1 = min(M, j0 + int(torch.randint(1, 8, (1,), generator=g)))
+            G[b, i, j0:j1] = torch.rand(j1 - j0, generator=g, dtype=F64)
+            G[b, i, (j0 + j1) // 2] = 0.0  # a zero inside the run
+    G = G.to(dtype)
+    dense = _sqeuclid._dense_grads(x, y, G, *want)
+    runs = _sqeuclid.cost_grads(x, y, G, *want)  # narrow G: the run kernel
+    for a, b in zip(runs, dense):
+        if b is None:
+            assert a is None
+            continue
+        assert a.dtype == dtype
+        _cmp(a, b, 1e-12 if dtype == F64 else 2e-6)
+    if want[0]:
+        rows_without = (G != 0).sum(-1) == 0
+        assert torch.count_nonzero(runs[0][rows_without]) == 0
 
+
+def test_run_and_dense_items_in_one_batch(monkeypatch):
+    """The path is chosen per item: a dense item goes through the matrix
+    products, the narrow ones through the run kernel, all equal to the products."""
+    g = torch.Generator().manual_seed(8)
+    x = torch.randn(3, 20, 9, generator=g, dtype=F64)
+    y = torch.randn(3, 24, 9, generator=g, dtype=F64)
+    G = torch.zeros(3, 20, 24, dtype=F64)
+    G[0] = torch.rand(20, 24, generator=g, dtype=F64)  # dense
+    for b in (1, 2):
+        for i in range(20):
+            G[b, i, i:i + 3] = torch.rand(3, generator=g, dtype=F64)
+    seen = []
+    orig = _cpu_cost.span_grad
+    monkeypatch.setattr(_cpu_cost, "span_grad", lambda *a: seen.extend(a[7].tolist()) or orig(*a))
+    runs = _sqeuclid.cost_grads(x, y, G, True, True)
+    dense = _sqeuclid._dense_grads(x, y, G, True, True)
+    assert sorted(seen) == [1, 2]
+    for a, b in zip(runs, dense):
+        _cmp(a, b, 1e-12)
+
+
+def test_run_gradient_path_taken_only_when_narrow(monkeypatch):
+    """Sharp alignment of long sequences: G is nonzero near the path only, and
+    the row-run kernel is chosen; soft alignment with all terms kept: dense."""
     taken = []
-    orig = sd._sq_euclidean_grad_sparse
-    try:
-        sd._sq_euclidean_grad_sparse = lambda *a: taken.append(1) or orig(*a)
-        for scale, gamma, expect in ((1.0, 0.1, True), (0.05, 1.0, False)):
-            taken.clear()
-            x, y, _, _ = make_batch(2, 60, 60, 8, dtype=F32, seed=5, scale=scale)
-            value_and_grads(soft_dtw, x, y, gamma=gamma, backend="cpu")
-            assert bool(taken) == expect, (scale, gamma)
-    finally:
-        sd._sq_euclidean_grad_sparse = orig
+    orig = _cpu_cost.span_grad
+    monkeypatch.setattr(_cpu_cost, "span_grad", lambda *a: taken.append(1) or orig(*a))
+    for scale, gamma, expect in ((1.0, 0.1, True), (0.05, 1.0, False)):
+        taken.clear()
+        x, y, _, _ = make_batch(2, 60, 60, 8, dtype=F32, seed=5, scale=scale)
+        value_and_grads(soft_dtw, x, y, gamma=gamma, backend="cpu")
+        assert bool(taken) == expect, (scale, gamma)
 
 
 def test_padded_frames_get_exact_zero_grad_and_do_not_matter():

@@ -21,6 +21,7 @@ exactly the same set of cells.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -73,20 +74,51 @@ def band_mask(lo: torch.Tensor, hi: torch.Tensor, n_cols: int) -> torch.Tensor:
     return (j >= lo.unsqueeze(-1)) & (j <= hi.unsqueeze(-1))
 
 
-def diag_bounds(lo: torch.Tensor, hi: torch.Tensor, n_diags: int):
-    """Row range ``[dlo, dhi]`` of the computed cells on each anti-diagonal ``k = i + j``.
+def diag_bounds(lo: torch.Tensor, hi: torch.Tensor, n_diags: int, first: int = 0):
+    """Row range ``[dlo, dhi]`` of the computed cells on each anti-diagonal ``k = i + j``,
+    for ``k = first, ..., first + n_diags - 1``.
 
     Because ``i + lo[i]`` and ``i + hi[i]`` are strictly increasing over the
-    valid rows, the band cells of a diagonal are one contiguous run of rows.
-    Empty diagonals get ``dlo > dhi``.  int64 tensors of shape (B, n_diags).
+    valid rows, the band cells of a diagonal are one contiguous run of rows,
+    and from one diagonal to the next ``dlo`` and ``dhi`` each grow by 0 or 1.
+    Empty diagonals (before the first, after an item's last, or skipped by a
+    narrow band) get ``dlo = dhi + 1``.  int64 tensors of shape (B, n_diags).
     """
     B, N = lo.shape
-    i = torch.arange(N, dtype=torch.int64).view(1, -1)
-    valid = hi >= lo
-    big = torch.iinfo(torch.int64).max // 4
-    hi_plus = torch.where(valid, i + hi, torch.full_like(hi, big)).contiguous()
-    lo_plus = torch.where(valid, i + lo, torch.full_like(lo, big)).contiguous()
-    k = torch.arange(n_diags, dtype=torch.int64).view(1, -1).expand(B, -1).contiguous()
-    dlo = torch.searchsorted(hi_plus, k, right=False)
-    dhi = torch.searchsorted(lo_plus, k, right=True) - 1
-    return dlo.contiguous(), dhi.contiguous()
+    i = np.arange(N, dtype=np.int64)
+    lo_n = lo.detach().cpu().numpy()
+    hi_n = hi.detach().cpu().numpy()
+    big = np.iinfo(np.int64).max // 4
+    k = np.arange(first, first + n_diags, dtype=np.int64)
+    dlo = np.empty((B, n_diags), dtype=np.int64)
+    dhi = np.empty((B, n_diags), dtype=np.int64)
+    # NumPy, one item at a time: torch's searchsorted would start an OpenMP
+    # region, which on a loaded machine can wait a whole scheduler slice
+    for b in range(B):
+        valid = hi_n[b] >= lo_n[b]
+        dlo[b] = np.searchsorted(np.where(valid, i + hi_n[b], big), k, side="left")
+        dhi[b] = np.searchsorted(np.where(valid, i + lo_n[b], big), k, side="right") - 1
+    return torch.from_numpy(dlo), torch.from_numpy(dhi)
+
+
+def packed_diagonals(lo: torch.Tensor, hi: torch.Tensor, n_cols: int):
+    """Layout of the CPU kernels' packed, sentinel-framed anti-diagonals.
+
+    Diagonal ``k`` (``-1 <= k <= N + M - 2``; ``k = -1`` is a virtual, empty
+    one) of item ``b`` holds its ``c = dhi - dlo + 1`` band cells, row ``i``
+    at flat position ``base[b, k + 1] + 1 + i - dlo[b, k + 1]``, framed by one
+    sentinel slot on each side (``c + 2`` slots).  Since ``dlo`` and ``dhi``
+    grow by 0 or 1 per diagonal, every predecessor or successor of a band cell
+    that lies outside the band falls on such a sentinel.
+
+    Returns ``dlo``, ``dhi`` of shape (B, N + M + 2) for ``k = -1 ... N + M``
+    (index ``k + 1``), ``base`` of shape (B, N + M) (int64) and the total
+    number of slots.
+    """
+    B, N = lo.shape
+    K = N + n_cols - 1
+    dlo, dhi = diag_bounds(lo, hi, K + 3, first=-1)
+    slots = (dhi[:, :K + 1] - dlo[:, :K + 1] + 1).clamp_min(0) + 2
+    ends = torch.cumsum(slots.reshape(-1), 0)
+    base = (ends - slots.reshape(-1)).view(B, K + 1)
+    return dlo, dhi, base.contiguous(), int(ends[-1])

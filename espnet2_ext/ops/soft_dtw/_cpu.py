@@ -1,213 +1,224 @@
-"""Numba CPU kernels (``njit(nogil=True)``), parallel over the batch items.
+"""Numba CPU kernels of the soft-DTW DP (``njit(nogil=True)``), SIMD along anti-diagonals.
 
-The batch is split into per-thread item lists (longest items first, greedy)
-and each list runs in its own Python thread; the kernels release the GIL.
-This was preferred to ``prange``: no spinning OpenMP barrier to fight torch's
-own OpenMP threads on a loaded machine, and a much cheaper first compilation.
+Each batch item is swept anti-diagonal by anti-diagonal (``k = i + j``): the
+cells of one diagonal are independent, so the loop over them is a plain
+vector loop (the cell's ``exp`` / ``log`` are the polynomial ones of
+``_fastmath.py``, which LLVM vectorises; libm's are scalar calls).  Along a
+row, by contrast, every cell waits for its left neighbour's ``exp`` and
+``log``: that dependency chain is what bounded the earlier row-by-row kernel.
 
-Both kernels are dtype-generic but only ever called with float32 or float64
-arrays (plus int64 bounds), so there are exactly two specialisations per
-kernel, cached on disk (``cache=True``).  All floating scalars passed in
-(``gamma``, ``inf``, ``cut``) carry the array dtype, so float32 inputs are computed in
-float32 throughout.
+Layout: ``R`` is stored packed by diagonal with one sentinel slot on each
+side of every diagonal (see ``_band.packed_diagonals``): a predecessor
+outside the band reads a sentinel (+inf in ``R``, 0 in the backward's
+messages), so the vector loop has no bounds tests at all.  The cost
+(B, N, M) and the gradient ``E`` (B, N, M) keep the row-major layout of
+their callers and are read / written with stride ``M - 1`` along a
+diagonal.  The forward reads the squared Euclidean cost from its matrix
+product ``x y^T`` and the squared norms, so the cost is never materialised.
 
-Forward: R[i, j] = D[i, j] + softmin_gamma(R[i-1, j-1], R[i-1, j], R[i, j-1])
-with R[-1, -1] = 0 and every other out-of-grid / out-of-band cell = +inf.
+Forward: ``R[i, j] = D[i, j] + softmin_gamma(R[i-1, j], R[i, j-1], R[i-1, j-1])``,
+``R[-1, -1] = 0``, every other cell outside the grid or band +inf.
 
-Backward ("push" form, reverse row-major order): E = dL/dR = dL/dD.  A cell's
-own E is complete once all its successors are done; it then hands
-``E * p`` to each predecessor, ``p`` being the soft-min probabilities *of
-its own forward soft-min*, recomputed from the stored predecessor values
-with exactly the same arithmetic as the forward (min, shifted exps, sum).
-The weights therefore never go through ``exp((R' - R - D) / gamma)``, which
-loses all precision in float32 at small gamma.
+Backward ("pull" with messages, last diagonal first): a cell's ``E = dL/dR
+= dL/dD`` is the sum of the messages its three successors left for it; it
+then recomputes its own forward soft-min probabilities ``p`` from the stored
+predecessors (the same cell function as the forward, ``_cell.py``) and
+leaves ``E * p`` for each predecessor in a 3-diagonal ring of messages.
+Only the rows next to the previous diagonals' nonzero ``E`` are visited:
+the soft-min's exact zeros confine ``E`` to the alignment's neighbourhood.
 
-Forward rows are split into an interior (both predecessors of the row above
-exist: no bounds tests) and the few cells at the band's edges.  The sharp
-case (the second smallest predecessor ``cut`` or more above the smallest)
-is tested first with one branch and costs no ``exp`` at all.
+Indexing: every vector loop runs ``i`` from 0 over offsets clamped at 0, so
+the compiler can drop Numba's negative-index wraparound test (which would
+turn each load into a gather).
 
-Shortcut: a predecessor whose shifted exponent ``(R_p - min) / gamma``
-exceeds ``cut`` (17 for float32, 37 for float64, i.e. exp(-cut) < eps / 2)
-gets weight exactly 0 and no ``exp`` call, and ``log(1)`` is skipped; the
-soft-min sum is >= 1, so this changes the value by at most about one unit in
-the last place while making the common sharp case (small gamma relative to
-the cost differences) several times cheaper.  Forward and backward use the
-same rule, so the gradient is the exact derivative of what was computed.
+Threads: each kernel takes the list of batch items it handles and releases
+the GIL; ``_threads.py`` splits the batch and runs the lists in parallel.
+
+The kernels are dtype-generic and only ever called with float32 or float64
+arrays, so there are two specialisations each, cached on disk.  Numba keys
+that cache on this file alone, not on the files whose code it inlines
+(``_cell.py``, ``_fastmath.py``): this file records their hash
+(``_INLINED_SHA1``), and caching is off while they do not match it.
 """
 
-import math
+import os
 
 import numpy as np
 from numba import njit
 
-
-@njit(cache=True, inline="always")
-def _shifted_exp(t, cut, zero, one):
-    """exp(-t) for t >= 0; exactly 1 at t == 0 and 0 once exp(-t) < eps / 2,
-    where adding it to the soft-min sum (>= 1) could not change the result."""
-    if t == zero:
-        return one
-    if t < cut:
-        return math.exp(-t)
-    return zero
+from ._cell import make_cell
+from ._fastmath import exp_neg, log_1to3, prefetch
 
 
-@njit(cache=True, inline="always")
-def _softmin_add(d, up, left, dg, gamma, inv, cut, zero, one):
-    """d + softmin_gamma(up, left, dg), the forward rule of one cell.
-
-    Sharp case first: when even the second smallest predecessor is ``cut``
-    away from the smallest, both shifted exponentials would be exactly 0, the
-    sum exactly 1 and the log skipped, so the result is ``d + min``; testing
-    that once (one well-predicted branch, no exp) is what makes the common
-    case cheap.  Otherwise the general rule below, term by term as the
-    backward recomputes it."""
-    mn = min(up, min(left, dg))
-    mid = max(min(up, left), min(max(up, left), dg))
-    if (mid - mn) * inv >= cut:
-        return d + mn
-    eu = _shifted_exp((up - mn) * inv, cut, zero, one)
-    el = _shifted_exp((left - mn) * inv, cut, zero, one)
-    ed = _shifted_exp((dg - mn) * inv, cut, zero, one)
-    s = eu + el + ed
-    if s == one:
-        return d + mn
-    return d + (mn - gamma * math.log(s))
+# SHA-1 of the sources this file's kernels inline (_cell.py, then _fastmath.py).
+# Numba keys its on-disk cache on this file alone, so an edit there must come
+# with a new value here (test_soft_dtw_kernels checks it): that edit of this
+# file is what invalidates the cache.  Until then the kernels are not cached.
+_INLINED_SHA1 = "862b2e38a7bc4f1d1eaff46bb84564eef8252ee3"
 
 
-@njit(cache=True, inline="always")
-def _edge_cell(Rp, i, j, plo, phi, inf, zero):
-    """(up, diagonal) predecessors of cell (i, j) near the band's edges or in row 0."""
-    if i == 0:
-        return inf, (zero if j == 0 else inf)
-    up = Rp[j] if (j >= plo and j <= phi) else inf
-    dg = Rp[j - 1] if (j - 1 >= plo and j - 1 <= phi) else inf
-    return up, dg
+def inlined_sources_sha1():
+    import hashlib
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha1()
+    for name in ("_cell.py", "_fastmath.py"):
+        with open(os.path.join(here, name), "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()
 
 
-@njit(cache=True, nogil=True)
-def sdtw_forward(D, nx, ny, lo, hi, gamma, inf, cut, items, R, out):
-    """For b in ``items``: fill R[b] inside the band, out[b] = R[b, nx-1, ny-1].
+def _cache_is_safe():
+    try:
+        return inlined_sources_sha1() == _INLINED_SHA1
+    except OSError:
+        return False
 
-    Each row is split into its interior, where both predecessors of the row
-    above exist (no bounds tests), and the few edge cells around it."""
+
+_CACHE = _cache_is_safe()
+_FLAGS = dict(nogil=True, error_model="numpy", fastmath={"contract"}, cache=_CACHE)
+
+softmin_terms = make_cell(njit(inline="always", error_model="numpy", fastmath={"contract"}), exp_neg)
+
+
+@njit(**_FLAGS)
+def sdtw_forward(P, xx, yrev, alpha, floor, nx, ny, dlo, dhi, base, gamma, inf, cut, items, R, out):
+    """For b in ``items``: R (flat, packed diagonals) inside the band, out[b] = R[b, nx-1, ny-1].
+
+    The cost is read as ``D[b, i, j] = max(alpha * P[b, i, j] + xx[b, i] +
+    yrev[b, M - 1 - j], floor)``, so that the squared Euclidean cost is never
+    materialised (P = x y^T, xx = |x|^2, yy = |y|^2 reversed, alpha = -2,
+    floor = 0); a precomputed cost passes P = D, zeros, alpha = 1, floor = -inf.
+    ``P`` (B, N, M) C-contiguous; ``dlo``/``dhi``/``base`` from
+    ``_band.packed_diagonals``."""
     zero = gamma - gamma
-    one = gamma / gamma
-    inv = one / gamma
+    inv = (gamma / gamma) / gamma
+    N = P.shape[1]
+    M = P.shape[2]
+    P = P.reshape(P.size)  # a view
     for t in range(items.shape[0]):
         b = items[t]
         n = nx[b]
         m = ny[b]
-        for i in range(n):
-            Dc = D[b, i]
-            Rc = R[b, i]
-            Rp = R[b, i - 1] if i > 0 else R[b, 0]
-            jlo = lo[b, i]
-            jhi = hi[b, i]
-            plo = 0
-            phi = -1
-            if i > 0:
-                plo = lo[b, i - 1]
-                phi = hi[b, i - 1]
-            fa = max(jlo, plo + 1)
-            fc = min(jhi, phi)
-            if fa > fc:
-                fa = jhi + 1
-                fc = jhi
-            left = inf
-            for j in range(jlo, fa):
-                up, dg = _edge_cell(Rp, i, j, plo, phi, inf, zero)
-                left = _softmin_add(Dc[j], up, left, dg, gamma, inv, cut, zero, one)
-                Rc[j] = left
-            for j in range(fa, fc + 1):
-                left = _softmin_add(Dc[j], Rp[j], left, Rp[j - 1], gamma, inv, cut, zero, one)
-                Rc[j] = left
-            for j in range(fc + 1, jhi + 1):
-                up, dg = _edge_cell(Rp, i, j, plo, phi, inf, zero)
-                left = _softmin_add(Dc[j], up, left, dg, gamma, inv, cut, zero, one)
-                Rc[j] = left
-        out[b] = R[b, n - 1, m - 1]
+        pm = base[b, 0]  # the virtual diagonal k = -1: two sentinels
+        R[pm] = inf
+        R[pm + 1] = inf
+        for k in range(n + m - 1):
+            a = dlo[b, k + 1]
+            z = dhi[b, k + 1]
+            pk = base[b, k + 1]
+            R[pk] = inf
+            R[pk + z - a + 2] = inf
+            if k == 0:  # cell (0, 0): R[-1, -1] = 0 is its only predecessor
+                mn, eu, el, ed = softmin_terms(inf, inf, zero, inv, cut)
+                d0 = max(alpha * P[b * N * M] + (xx[b, 0] + yrev[b, M - 1]), floor)
+                R[pk + 1] = d0 + (mn - gamma * log_1to3(eu + el + ed))
+                continue
+            # offsets of row a, clamped at 0 so that the compiler knows the indices
+            # below are not negative (no wraparound test: plain SIMD loads)
+            c = z - a + 1
+            o1 = max(base[b, k] + a - dlo[b, k], 0)  # row r-1 of diagonal k-1 ("up"), then r ("left")
+            o2 = max(base[b, k - 1] + a - dlo[b, k - 1], 0)  # row r-1 of diagonal k-2
+            ow = max(pk + 1, 0)
+            step = max(M - 1, 1)  # (M == 1: one cell per diagonal)
+            od = max(b * N * M + a * M + k - a, 0)  # P[b, a, k - a], then down-left with stride M - 1
+            ox = max(a, 0)
+            oy = max(M - 1 - k + a, 0)  # yy[b, k - a - i] = yrev[b, oy + i]
+            for i in range(c):
+                mn, eu, el, ed = softmin_terms(R[o1 + i], R[o1 + i + 1], R[o2 + i], inv, cut)
+                d = max(alpha * P[od + i * step] + (xx[b, ox + i] + yrev[b, oy + i]), floor)
+                R[ow + i] = d + (mn - gamma * log_1to3(eu + el + ed))
+            # every 16th row (each row once per 16 diagonals) asks for P 16
+            # columns ahead, the next 64-byte line its later diagonals read:
+            # the strided reads would otherwise wait for the cache line by line
+            for i in range((k - a) % 16, c, 16):
+                if k - a - i + 16 < M:
+                    prefetch(P, od + i * step + 16)
+        out[b] = R[base[b, n + m - 1] + 1]  # the last diagonal holds (n-1, m-1) alone
 
 
-@njit(cache=True, nogil=True)
-def sdtw_backward(R, nx, ny, lo, hi, gamma, inf, cut, gout, items, E):
-    """For b in ``items``: E[b] (zero-initialised by the caller) receives dL/dD[b]."""
+@njit(**_FLAGS)
+def sdtw_backward(R, nx, ny, dlo, dhi, base, gamma, inf, cut, gout, items, E):
+    """For b in ``items``: E[b] (B, N, M) = dL/dD[b] (zero outside the band).
+
+    Only the rows that can receive a nonzero message are visited: with
+    ``[f1, l1]`` / ``[f2, l2]`` the rows of nonzero E on diagonals k+1 / k+2,
+    a cell of diagonal k has a nonzero successor only in rows
+    ``[f1 - 1, l1] | [f2 - 1, l2 - 1]``.  The soft-min's exact zeros keep that
+    range to the alignment's neighbourhood (about 20 of 300 rows for unit-norm
+    frames at gamma 0.1); the other cells of E stay 0."""
     zero = gamma - gamma
-    one = gamma / gamma
-    inv = one / gamma
+    inv = (gamma / gamma) / gamma
+    N = E.shape[1]
+    M = E.shape[2]
+    E = E.reshape(E.size)  # a view: E is C-contiguous
+    none = N + M  # "no row" for the ranges below
+    # messages for the up / left / diagonal predecessor, ring of 3 diagonals,
+    # row r of diagonal k at 1 + r - dlo[k], framed by zero sentinels like R's
+    mu = np.zeros((3, N + 2), dtype=R.dtype)
+    ml = np.zeros((3, N + 2), dtype=R.dtype)
+    md = np.zeros((3, N + 2), dtype=R.dtype)
     for t in range(items.shape[0]):
         b = items[t]
         n = nx[b]
         m = ny[b]
-        E[b, n - 1, m - 1] = gout[b]
-        for i in range(n - 1, -1, -1):
-            Rc = R[b, i]
-            Rp = R[b, i - 1] if i > 0 else R[b, 0]
-            jlo = lo[b, i]
-            jhi = hi[b, i]
-            plo = 0
-            phi = -1
-            if i > 0:
-                plo = lo[b, i - 1]
-                phi = hi[b, i - 1]
-            for j in range(jhi, jlo - 1, -1):
-                e = E[b, i, j]
-                if e == zero:
-                    continue
-                # identical arithmetic to the forward soft-min of cell (i, j)
-                left = Rc[j - 1] if j > jlo else inf
-                up, dg = _edge_cell(Rp, i, j, plo, phi, inf, zero)
-                mn = min(up, min(left, dg))
-                eu = _shifted_exp((up - mn) * inv, cut, zero, one)
-                el = _shifted_exp((left - mn) * inv, cut, zero, one)
-                ed = _shifted_exp((dg - mn) * inv, cut, zero, one)
+        E[b * N * M:(b + 1) * N * M] = zero
+        mu[:] = zero
+        ml[:] = zero
+        md[:] = zero
+        step = max(M - 1, 1)
+        f1, l1 = n - 1, n - 1  # so that the last diagonal visits the end cell (seeded below)
+        f2, l2 = none, -none
+        for k in range(n + m - 2, -1, -1):
+            a = dlo[b, k + 1]
+            z = dhi[b, k + 1]
+            s0 = k % 3
+            s1 = (k + 1) % 3
+            s2 = (k + 2) % 3
+            # the last diagonal holds the end cell alone: dL/dR there is gout
+            seed = gout[b] if k == n + m - 2 else zero
+            if k == 0:
+                E[b * N * M] = mu[s1, 2 - dlo[b, 2]] + ml[s1, 1 - dlo[b, 2]] + md[s2, 2 - dlo[b, 3]] + seed
+                break
+            r0 = max(a, min(f1, f2) - 1)
+            r1 = min(z, max(l1, l2 - 1))
+            c = max(r1 - r0 + 1, 0)
+            # this diagonal's message slots (positions 0 .. z - a + 2): rows r0..r1
+            # are written below; diagonals k-1 and k-2 read at most one row beyond
+            # each end or a sentinel, so those four positions are zeroed (all of
+            # them when no row is visited), and stale slots are never read
+            # (the same increments argument as for R's sentinels)
+            if c == 0:
+                mu[s0, :z - a + 3] = zero
+                ml[s0, :z - a + 3] = zero
+                md[s0, :z - a + 3] = zero
+            else:
+                for p in (0, r0 - a, r1 - a + 2, z - a + 2):
+                    mu[s0, p] = zero
+                    ml[s0, p] = zero
+                    md[s0, p] = zero
+            # offsets of row r0 (clamped at 0 so that the compiler knows the
+            # indices below are not negative: no wraparound test, plain SIMD loads)
+            pu = max(2 + r0 - dlo[b, k + 2], 0)  # successor (r+1, j), we are its "up": row r+1 of diagonal k+1
+            pl = max(pu - 1, 0)  # successor (r, j+1): row r of diagonal k+1
+            pd = max(2 + r0 - dlo[b, k + 3], 0)  # successor (r+1, j+1): row r+1 of diagonal k+2
+            pw = max(1 + r0 - a, 0)
+            o1 = max(base[b, k] + r0 - dlo[b, k], 0)  # R: row r-1 of diagonal k-1 ("up"), then r ("left")
+            o2 = max(base[b, k - 1] + r0 - dlo[b, k - 1], 0)  # row r-1 of diagonal k-2
+            oe = max(b * N * M + r0 * M + k - r0, 0)
+            mu0, ml0, md0 = mu[s0], ml[s0], md[s0]
+            mu1, ml1, md2 = mu[s1], ml[s1], md[s2]
+            nf, nl = none, -none
+            for i in range(c):
+                e = mu1[pu + i] + ml1[pl + i] + md2[pd + i] + seed
+                mn, eu, el, ed = softmin_terms(R[o1 + i], R[o1 + i + 1], R[o2 + i], inv, cut)
                 w = e / (eu + el + ed)
-                if eu != zero:
-                    E[b, i - 1, j] += w * eu
-                if el != zero:
-                    E[b, i, j - 1] += w * el
-                if ed != zero and i > 0:
-                    E[b, i - 1, j - 1] += w * ed
-
-
-_POOL = None
-_POOL_KEY = None
-
-
-def _pool(n):
-    """Process-local thread pool (re-created after fork, e.g. in DataLoader workers)."""
-    global _POOL, _POOL_KEY
-    import os
-
-    key = (os.getpid(), n)
-    if _POOL is None or _POOL_KEY[0] != key[0] or _POOL_KEY[1] < n:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(max_workers=n, thread_name_prefix="soft_dtw")
-        _POOL_KEY = key
-    return _POOL
-
-
-def split_items(nx, ny, lo, hi, n_threads):
-    """Greedy longest-first split of the batch by band cell count."""
-    work = (hi - lo + 1).clip(min=0).sum(axis=1)
-    order = np.argsort(-work, kind="stable")
-    n_threads = max(1, min(n_threads, len(order)))
-    loads = [0] * n_threads
-    lists = [[] for _ in range(n_threads)]
-    for b in order:
-        t = loads.index(min(loads))
-        lists[t].append(b)
-        loads[t] += int(work[b])
-    return [np.asarray(sorted(lst), dtype=np.int64) for lst in lists if lst], int(work.sum())
-
-
-def run_batched(kernel, args_before, args_after, item_lists):
-    """kernel(*args_before, items, *args_after) for every item list, threaded."""
-    if len(item_lists) == 1:
-        kernel(*args_before, item_lists[0], *args_after)
-        return
-    futs = [_pool(len(item_lists)).submit(kernel, *args_before, it, *args_after) for it in item_lists]
-    for f in futs:
-        f.result()
+                mu0[pw + i] = w * eu
+                ml0[pw + i] = w * el
+                md0[pw + i] = w * ed
+                E[oe + i * step] = e
+                nonzero = e != zero
+                nf = min(nf, i if nonzero else none)
+                nl = max(nl, i if nonzero else -none)
+            f2, l2 = f1, l1
+            f1, l1 = r0 + nf, r0 + nl

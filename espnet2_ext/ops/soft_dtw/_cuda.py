@@ -23,18 +23,50 @@ import math
 
 from numba import config, cuda
 
+from ._cell import make_cell
+
 # one block per batch item is intended: silence the low-occupancy warning
 config.CUDA_LOW_OCCUPANCY_WARNINGS = 0
 
 
-@cuda.jit(device=True, inline=True)
-def _shifted_exp(t, cut, zero, one):
-    # same rule as the CPU kernels (see _cpu.py)
-    if t == zero:
-        return one
-    if t < cut:
-        return math.exp(-t)
-    return zero
+def _inlined_device_function():
+    """Decorator of a device function inlined by NVVM, in the spelling of the
+    installed CUDA target: the numba-cuda package names it ``forceinline``
+    (its ``inline`` is Numba-IR inlining, "always"/"never"); the CUDA target
+    bundled with numba names it ``inline=True``."""
+    import inspect
+
+    if "forceinline" in inspect.signature(cuda.jit).parameters:
+        return cuda.jit(device=True, forceinline=True)
+    return cuda.jit(device=True, inline=True)
+
+
+_device = _inlined_device_function()
+
+
+@_device
+def _exp_neg(t, cut):
+    """exp(t) for -cut < t <= 0, exactly 0 from -cut down (the cell's rule, ``_cell.py``)."""
+    if t > -cut:
+        return math.exp(t)
+    return cut - cut
+
+
+_softmin_terms = make_cell(_device, _exp_neg)
+
+
+@_device
+def _predecessors(R, lo, hi, b, i, j, inf):
+    """(up, left, dg) of cell (i, j) of item b, +inf outside the grid or band
+    (the caller sets R[-1, -1] = 0 for the cell (0, 0))."""
+    left = R[b, i, j - 1] if j - 1 >= lo[b, i] else inf
+    if i == 0:
+        return inf, left, inf
+    plo = lo[b, i - 1]
+    phi = hi[b, i - 1]
+    up = R[b, i - 1, j] if (j >= plo and j <= phi) else inf
+    dg = R[b, i - 1, j - 1] if (j - 1 >= plo and j - 1 <= phi) else inf
+    return up, left, dg
 
 
 @cuda.jit
@@ -44,44 +76,17 @@ def _forward_kernel(D, nx, ny, lo, hi, dlo, dhi, gamma, inf, cut, R, out):
     nt = cuda.blockDim.x
     n = nx[b]
     m = ny[b]
-    zero = gamma - gamma
-    one = gamma / gamma
-    inv = one / gamma
+    inv = (gamma / gamma) / gamma
     for k in range(n + m - 1):
         i = dlo[b, k] + t
         i_end = dhi[b, k]
         while i <= i_end:
             j = k - i
-            if j - 1 >= lo[b, i]:
-                left = R[b, i, j - 1]
-            else:
-                left = inf
-            if i == 0:
-                up = inf
-                if j == 0:
-                    dg = zero
-                else:
-                    dg = inf
-            else:
-                plo = lo[b, i - 1]
-                phi = hi[b, i - 1]
-                if j >= plo and j <= phi:
-                    up = R[b, i - 1, j]
-                else:
-                    up = inf
-                if j - 1 >= plo and j - 1 <= phi:
-                    dg = R[b, i - 1, j - 1]
-                else:
-                    dg = inf
-            mn = min(up, min(left, dg))
-            eu = _shifted_exp((up - mn) * inv, cut, zero, one)
-            el = _shifted_exp((left - mn) * inv, cut, zero, one)
-            ed = _shifted_exp((dg - mn) * inv, cut, zero, one)
-            s = eu + el + ed
-            if s == one:
-                R[b, i, j] = D[b, i, j] + mn
-            else:
-                R[b, i, j] = D[b, i, j] + (mn - gamma * math.log(s))
+            up, left, dg = _predecessors(R, lo, hi, b, i, j, inf)
+            if i == 0 and j == 0:
+                dg = gamma - gamma  # R[-1, -1] = 0
+            mn, eu, el, ed = _softmin_terms(up, left, dg, inv, cut)
+            R[b, i, j] = D[b, i, j] + (mn - gamma * math.log(eu + el + ed))
             i += nt
         cuda.syncthreads()
     if t == 0:
@@ -96,8 +101,7 @@ def _backward_kernel(R, nx, ny, lo, hi, dlo, dhi, gamma, inf, cut, gout, msg, E)
     n = nx[b]
     m = ny[b]
     zero = gamma - gamma
-    one = gamma / gamma
-    inv = one / gamma
+    inv = (gamma / gamma) / gamma
     for k in range(n + m - 2, -1, -1):
         s0 = k % 3
         s1 = (k + 1) % 3
@@ -121,31 +125,10 @@ def _backward_kernel(R, nx, ny, lo, hi, dlo, dhi, gamma, inf, cut, gout, msg, E)
                     e += msg[b, s2, i + 1, 2]
             E[b, i, j] = e
             # soft-min probabilities of this cell's forward step
-            if j - 1 >= lo[b, i]:
-                left = R[b, i, j - 1]
-            else:
-                left = inf
-            if i == 0:
-                up = inf
-                if j == 0:
-                    dg = zero
-                else:
-                    dg = inf
-            else:
-                plo = lo[b, i - 1]
-                phi = hi[b, i - 1]
-                if j >= plo and j <= phi:
-                    up = R[b, i - 1, j]
-                else:
-                    up = inf
-                if j - 1 >= plo and j - 1 <= phi:
-                    dg = R[b, i - 1, j - 1]
-                else:
-                    dg = inf
-            mn = min(up, min(left, dg))
-            eu = _shifted_exp((up - mn) * inv, cut, zero, one)
-            el = _shifted_exp((left - mn) * inv, cut, zero, one)
-            ed = _shifted_exp((dg - mn) * inv, cut, zero, one)
+            up, left, dg = _predecessors(R, lo, hi, b, i, j, inf)
+            if i == 0 and j == 0:
+                dg = zero
+            mn, eu, el, ed = _softmin_terms(up, left, dg, inv, cut)
             w = e / (eu + el + ed)
             msg[b, s0, i, 0] = w * eu
             msg[b, s0, i, 1] = w * el
