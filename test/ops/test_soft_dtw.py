@@ -8,7 +8,7 @@ import torch
 from _sdtw_util import make_batch, rel_err, value_and_grads
 from espnet2_ext.ops.soft_dtw import SoftDTW, soft_dtw, soft_dtw_from_cost
 from espnet2_ext.ops.soft_dtw import _cpu_cost, _sqeuclid
-from espnet2_ext.ops.soft_dtw._band import band_mask, diag_bounds, packed_diagonals, row_bounds
+from espnet2_ext.ops.soft_dtw._band import band_mask, diag_bounds, row_bounds
 
 F64, F32 = torch.float64, torch.float32
 # documented float32 tolerances (kernel in float32 vs the float64 reference),
@@ -172,6 +172,29 @@ def test_float32_backward_accurate_at_small_gamma():
         _cmp(got[2], ref[2], 1e-3)
 
 
+def test_self_term_takes_the_symmetric_backward(monkeypatch):
+    """soft_dtw(x, x) (one tensor, same lengths): the backward computes d/dx
+    once and doubles it; equal to the sum of both gradients of the general path."""
+    from espnet2_ext.ops.soft_dtw import _cpu
+
+    flags = []
+    orig = _cpu.sdtw_backward_sq
+    monkeypatch.setattr(_cpu, "sdtw_backward_sq", lambda *a: flags.append(a[12:14]) or orig(*a))
+    x, _, xl, _ = make_batch(3, 14, 14, 5, seed=12, scale=0.5)
+    for bandwidth in (None, 2.0):
+        flags.clear()
+        a = x.clone().requires_grad_(True)
+        (g_self,) = torch.autograd.grad(soft_dtw(a, a, xl, xl, gamma=0.1, bandwidth=bandwidth).sum(), [a])
+        assert flags and all(f == (True, False) for f in flags)
+        b, c = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        gb, gc = torch.autograd.grad(soft_dtw(b, c, xl, xl, gamma=0.1, bandwidth=bandwidth).sum(), [b, c])
+        _cmp(g_self, gb + gc, 1e-12)
+        r = x.clone().requires_grad_(True)
+        (g_ref,) = torch.autograd.grad(
+            soft_dtw(r, r, xl, xl, gamma=0.1, bandwidth=bandwidth, backend="reference").sum(), [r])
+        _cmp(g_self, g_ref, 1e-8)
+
+
 def test_divergence_properties():
     x, y, xl, yl = make_batch(3, 9, 6, 3, seed=4)
     d_xx = soft_dtw(x, x, xl, xl, gamma=0.5, normalize=True, backend="cpu")
@@ -186,24 +209,41 @@ def test_divergence_properties():
 # lengths, padding, band
 
 
-@pytest.mark.parametrize("path", ["dense", "runs"])
+def _sdtw_via_cost_function(x, y, x_lengths, y_lengths, gamma, normalize):
+    """soft_dtw through the separate cost Function (``_sqeuclid.SqEuclidean``,
+    whose backward is ``cost_grads``) and the DP on that cost."""
+    def one(a, b, la, lb):
+        return soft_dtw_from_cost(_sqeuclid.SqEuclidean.apply(a, b), la, lb, gamma=gamma, backend="cpu")
+
+    v = one(x, y, x_lengths, y_lengths)
+    if normalize:
+        v = v - 0.5 * (one(x, x, x_lengths, x_lengths) + one(y, y, y_lengths, y_lengths))
+    return v
+
+
+@pytest.mark.parametrize("path", ["fused", "cost_grads_dense", "cost_grads_runs"])
 @pytest.mark.parametrize("scale,gamma", [(1.0, 0.01), (0.2, 1.0)])  # sharp and soft alignments
 @pytest.mark.parametrize("normalize", [False, True])
 def test_cost_gradient_paths_match_autograd(monkeypatch, path, scale, gamma, normalize):
-    """The fused squared-Euclidean backward (dense matrix products, or the sums
-    over the nonzero runs of G's rows) equals torch autograd through the reference cost."""
-    monkeypatch.setattr(_sqeuclid, "_SPAN_FRACTION", 0.0 if path == "dense" else float("inf"))
+    """The squared-Euclidean backward equals torch autograd through the
+    reference cost: the CPU Function's own (sums over the nonzero runs of its
+    packed G, taken during the DP backward), and ``cost_grads`` on a
+    row-major G (dense matrix products, or the sums over the rows' runs)."""
+    monkeypatch.setattr(_sqeuclid, "_SPAN_FRACTION", 0.0 if path == "cost_grads_dense" else float("inf"))
     calls = []
     orig = _cpu_cost.span_grad
     monkeypatch.setattr(_cpu_cost, "span_grad", lambda *a: calls.append(1) or orig(*a))
     x, y, xl, yl = make_batch(3, 9, 12, 5, seed=11, scale=scale)
     kw = dict(x_lengths=xl, y_lengths=yl, gamma=gamma, normalize=normalize)
     ref = value_and_grads(soft_dtw, x, y, backend="reference", **kw)
-    got = value_and_grads(soft_dtw, x, y, backend="cpu", **kw)
-    assert bool(calls) == (path == "runs")
+    if path == "fused":
+        got = value_and_grads(soft_dtw, x, y, backend="cpu", **kw)
+    else:
+        got = value_and_grads(_sdtw_via_cost_function, x, y, **kw)
+    assert bool(calls) == (path == "cost_grads_runs")
     for a, b in zip(got, ref):
         _cmp(a, b, 1e-8)
-    for b in range(3):  # padded frames: exactly zero on both paths
+    for b in range(3):  # padded frames: exactly zero on every path
         assert torch.count_nonzero(got[1][b, xl[b]:]) == 0
         assert torch.count_nonzero(got[2][b, yl[b]:]) == 0
 
@@ -262,15 +302,18 @@ def test_run_and_dense_items_in_one_batch(monkeypatch):
 
 
 def test_run_gradient_path_taken_only_when_narrow(monkeypatch):
-    """Sharp alignment of long sequences: G is nonzero near the path only, and
-    the row-run kernel is chosen; soft alignment with all terms kept: dense."""
+    """Sharp alignment of long sequences: the DP gradient G is nonzero near the
+    path only, and ``cost_grads`` takes the row-run kernel; soft alignment
+    with all terms kept: dense products."""
     taken = []
     orig = _cpu_cost.span_grad
     monkeypatch.setattr(_cpu_cost, "span_grad", lambda *a: taken.append(1) or orig(*a))
     for scale, gamma, expect in ((1.0, 0.1, True), (0.05, 1.0, False)):
         taken.clear()
         x, y, _, _ = make_batch(2, 60, 60, 8, dtype=F32, seed=5, scale=scale)
-        value_and_grads(soft_dtw, x, y, gamma=gamma, backend="cpu")
+        cost = _sqeuclid.sq_euclidean_autograd(x, y).requires_grad_(True)
+        (G,) = torch.autograd.grad(soft_dtw_from_cost(cost, gamma=gamma, backend="cpu").sum(), [cost])
+        _sqeuclid.cost_grads(x, y, G, True, True)
         assert bool(taken) == expect, (scale, gamma)
 
 
@@ -371,7 +414,7 @@ def test_dtype_preserved_and_kernels_specialised_per_dtype():
         c = torch.rand(2, 4, 3, dtype=dtype, requires_grad=True)
         (g,) = torch.autograd.grad(soft_dtw_from_cost(c, backend="cpu").sum(), [c])
         assert g.dtype == dtype
-    for kern in (_cpu.sdtw_forward, _cpu.sdtw_backward):
+    for kern in (_cpu.sdtw_forward, _cpu.sdtw_backward, _cpu.sdtw_forward_sq, _cpu.sdtw_backward_sq):
         kinds = {str(sig[0].dtype) for sig in kern.signatures}
         assert kinds == {"float32", "float64"}, kinds
 
@@ -380,16 +423,13 @@ def test_auto_backend_uses_cpu_kernel_on_cpu(monkeypatch):
     from espnet2_ext.ops.soft_dtw import _cpu
 
     calls = []
-    orig = _cpu.sdtw_forward
-
-    def spy(*a):
-        calls.append(1)
-        return orig(*a)
-
-    monkeypatch.setattr(_cpu, "sdtw_forward", spy)
+    for name in ("sdtw_forward_sq", "sdtw_forward"):
+        orig = getattr(_cpu, name)
+        monkeypatch.setattr(_cpu, name, lambda *a, _f=orig, _n=name: calls.append(_n) or _f(*a))
     x, y, _, _ = make_batch(1, 3, 3, 2)
     soft_dtw(x, y)
-    assert calls
+    soft_dtw_from_cost(torch.rand(1, 3, 4, dtype=F64))
+    assert calls == ["sdtw_forward_sq", "sdtw_forward"]
 
 
 # ----------------------------------------------------------------------------

@@ -11,9 +11,10 @@ from numba import njit
 
 from _sdtw_util import make_batch, rel_err, value_and_grads
 from espnet2_ext.ops.soft_dtw import soft_dtw, soft_dtw_from_cost
-from espnet2_ext.ops.soft_dtw import _cpu
+from espnet2_ext.ops.soft_dtw import _cpu, _cpu_cost
 from espnet2_ext.ops.soft_dtw._band import band_mask, packed_diagonals, row_bounds
 from espnet2_ext.ops.soft_dtw._fastmath import exp_neg, log_1to3
+from espnet2_ext.ops.soft_dtw._sqeuclid import sq_euclidean_autograd
 
 F64, F32 = torch.float64, torch.float32
 
@@ -89,6 +90,35 @@ def test_packed_diagonals_layout(bandwidth):
     assert len(slots) == total
 
 
+@pytest.mark.parametrize("bandwidth", [None, 0.5, 3.0])
+@pytest.mark.parametrize("d", [1, 37, 64, 1600])
+def test_cost_fill_writes_exactly_the_band_cells(bandwidth, d):
+    """The squared Euclidean cost computed into the packed table (4 x 4
+    blocks over strips of 16 rows for small d, 4 for large d; partial blocks
+    at the end of each item; the band's edges) lands in every band cell's
+    slot with the cost matrix's value, and nowhere else."""
+    N, M = 23, 18  # not multiples of 4
+    x, y, xl, yl = make_batch(5, N, M, d, seed=d)
+    xl[1], yl[2], xl[3], xl[4] = 1, 5, 16, 14
+    lo, hi = row_bounds(xl, yl, N, bandwidth)
+    dlo, dhi, base, total = packed_diagonals(lo, hi, M)
+    mask = band_mask(lo, hi, M)
+    D = sq_euclidean_autograd(x, y).numpy()
+    R = np.full(total, np.nan)
+    for b in range(5):
+        n, m = int(xl[b]), int(yl[b])
+        xx, yy = (x[b] ** 2).sum(-1).numpy(), (y[b] ** 2).sum(-1).numpy()
+        off = np.array([int(base[b, k + 1] + 1 - dlo[b, k + 1]) for k in range(N + M - 1)], dtype=np.int64)
+        _cpu_cost.sq_cost_fill(x.numpy(), y.numpy(), b, n, m, lo.numpy(), hi.numpy(), xx, yy, off, R)
+        for i in range(N):
+            for j in range(M):
+                if mask[b, i, j]:
+                    got = R[off[i + j] + i]
+                    assert abs(got - D[b, i, j]) <= 1e-12 * max(1.0, abs(D[b, i, j])), (b, i, j, got)
+                    R[off[i + j] + i] = np.nan  # checked
+    assert np.isnan(R).all()  # no other slot was written
+
+
 @pytest.mark.parametrize("gamma", [10.0, 0.1, 0.003])
 @pytest.mark.parametrize("bandwidth", [None, 7.0])
 def test_long_sequences_through_the_simd_loops(gamma, bandwidth):
@@ -148,10 +178,11 @@ def test_backward_visits_only_the_rows_near_the_alignment(monkeypatch):
 
 def test_kernel_cache_key_covers_the_inlined_sources(monkeypatch):
     """Numba keys the kernels' disk cache on _cpu.py alone; _cpu.py records the
-    hash of the files it inlines, so editing one of them means editing _cpu.py
-    too (this test fails until then), which is what invalidates the cache."""
+    hash of the files it compiles in, so editing one of them means editing
+    _cpu.py too (this test fails until then), which is what invalidates the cache."""
+    assert _cpu._INLINED == ("_cell.py", "_fastmath.py", "_cpu_cost.py")
     assert _cpu.inlined_sources_sha1() == _cpu._INLINED_SHA1, (
-        "_cell.py or _fastmath.py changed: set _INLINED_SHA1 in _cpu.py to "
+        f"one of {_cpu._INLINED} changed: set _INLINED_SHA1 in _cpu.py to "
         f"{_cpu.inlined_sources_sha1()!r}")
     assert _cpu._cache_is_safe()
     monkeypatch.setattr(_cpu, "_INLINED_SHA1", "0" * 40)  # an edit not recorded yet

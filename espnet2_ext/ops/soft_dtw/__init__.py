@@ -5,13 +5,14 @@ Public API
 ``soft_dtw(x, y, x_lengths=None, y_lengths=None, gamma=0.1, bandwidth=None,
 normalize=False, backend="auto") -> Tensor (B,)``
     ``x`` (B, N, d), ``y`` (B, M, d); frame cost is the squared Euclidean
-    distance ``max(|x|^2 + |y|^2 - 2 x y^T, 0)`` from one batched matrix
-    product, so memory is O(B N M), never O(B N M d) (on CPU the DP kernel
-    reads it from ``x y^T`` and the norms on the fly).  Gradients flow to
-    ``x`` and ``y``; padded frames (beyond ``x_lengths`` / ``y_lengths``) get
-    exactly zero gradient and do not influence the value.  The cost's
-    backward is fused (one matrix product per input, or, on CPU, sums over
-    the short runs of cells where the DP gradient is nonzero: ``_sqeuclid.py``).
+    distance ``max(|x|^2 + |y|^2 - 2 x y^T, 0)``, so memory is O(B N M),
+    never O(B N M d): one batched matrix product on CUDA; on CPU each item's
+    cost is computed in the kernels' threads right before its DP, into the
+    DP's own table (``_cpu_cost.py``).  Gradients flow to ``x`` and ``y``;
+    padded frames (beyond ``x_lengths`` / ``y_lengths``) get exactly zero
+    gradient and do not influence the value.  The cost's backward is fused
+    (one matrix product per input on CUDA; on CPU sums over the short runs
+    of cells where the DP gradient is nonzero: ``_cpu_cost.py``).
 ``soft_dtw_from_cost(cost, x_lengths=None, y_lengths=None, gamma=0.1,
 bandwidth=None, backend="auto") -> Tensor (B,)``
     Same DP on a precomputed cost matrix (B, N, M) (L1, cosine, ...);
@@ -58,7 +59,9 @@ to the same tolerances on the simulator.
 CPU: the DP runs along anti-diagonals in SIMD (``_cpu.py``); the batch is
 split over ``NUMBA_NUM_THREADS`` (default ``torch.get_num_threads()``)
 Python threads running the GIL-free kernels; small batches (< 65536 band
-cells per thread) stay on one thread (``_threads.py``).
+cells per thread) stay on one thread (``_threads.py``).  No torch operation
+of the CPU path opens an OpenMP region (whose workers would keep spinning
+on the cores the kernels use).
 
 Modules: ``_checks`` (argument checks), ``_band`` (row / diagonal bounds of
 the band), ``_cell`` (the DP cell every kernel shares), ``_fastmath``

@@ -30,42 +30,44 @@ def row_bounds(x_lengths: torch.Tensor, y_lengths: torch.Tensor, n_rows: int,
     """Inclusive column range of every row, ``(lo, hi)`` int64 of shape (B, n_rows).
 
     ``x_lengths`` / ``y_lengths`` are int64 CPU tensors of shape (B,).
+    Computed with NumPy: torch would open an OpenMP region for a large batch
+    (see ``_checks.check_tensor``).
     """
-    n = x_lengths.to(torch.int64).view(-1, 1)
-    m = y_lengths.to(torch.int64).view(-1, 1)
-    i = torch.arange(n_rows, dtype=torch.int64).view(1, -1)
-    lo = torch.zeros(n.shape[0], n_rows, dtype=torch.int64)
-    hi = (m - 1).expand(-1, n_rows).clone()
+    n = x_lengths.numpy().astype(np.int64).reshape(-1, 1)
+    m = y_lengths.numpy().astype(np.int64).reshape(-1, 1)
+    i = np.arange(n_rows, dtype=np.int64).reshape(1, -1)
+    lo = np.zeros((n.shape[0], n_rows), dtype=np.int64)
+    hi = np.broadcast_to(m - 1, lo.shape)
     if bandwidth is not None:
-        n1 = (n - 1).to(torch.float64)
-        m1 = (m - 1).to(torch.float64)
+        n1 = (n - 1).astype(np.float64)
+        m1 = (m - 1).astype(np.float64)
         w = max(float(bandwidth), 0.5)
-        rad = w * torch.maximum(n1, m1)  # float64, the exact threshold
-        fi = i.to(torch.float64)
+        rad = w * np.maximum(n1, m1)  # float64, the exact threshold
+        fi = i.astype(np.float64)
 
         def inside(jj):
-            return (fi * m1 - jj.to(torch.float64) * n1).abs() <= rad
+            return np.abs(fi * m1 - jj.astype(np.float64) * n1) <= rad
 
-        safe_n1 = torch.where(n1 > 0, n1, torch.ones_like(n1))
-        lo_f = torch.ceil((fi * m1 - rad) / safe_n1)
-        hi_f = torch.floor((fi * m1 + rad) / safe_n1)
+        safe_n1 = np.where(n1 > 0, n1, 1.0)
+        lo_f = np.ceil((fi * m1 - rad) / safe_n1)
+        hi_f = np.floor((fi * m1 + rad) / safe_n1)
         big = float(2 ** 40)
-        lo_c = lo_f.clamp(-big, big).to(torch.int64)
-        hi_c = hi_f.clamp(-big, big).to(torch.int64)
+        lo_c = np.clip(lo_f, -big, big).astype(np.int64)
+        hi_c = np.clip(hi_f, -big, big).astype(np.int64)
         # one-step exact correction of float rounding in the division
-        lo_c = torch.where(inside(lo_c - 1), lo_c - 1, lo_c)
-        lo_c = torch.where(inside(lo_c), lo_c, lo_c + 1)
-        hi_c = torch.where(inside(hi_c + 1), hi_c + 1, hi_c)
-        hi_c = torch.where(inside(hi_c), hi_c, hi_c - 1)
-        lo_c = torch.maximum(lo_c, torch.zeros_like(lo_c))
-        hi_c = torch.minimum(hi_c, (m - 1).expand_as(hi_c))
-        single_row = (n == 1).expand_as(lo_c)  # n == 1: the only row spans all columns
-        lo = torch.where(single_row, lo, lo_c)
-        hi = torch.where(single_row, hi, hi_c)
+        lo_c = np.where(inside(lo_c - 1), lo_c - 1, lo_c)
+        lo_c = np.where(inside(lo_c), lo_c, lo_c + 1)
+        hi_c = np.where(inside(hi_c + 1), hi_c + 1, hi_c)
+        hi_c = np.where(inside(hi_c), hi_c, hi_c - 1)
+        lo_c = np.maximum(lo_c, 0)
+        hi_c = np.minimum(hi_c, m - 1)
+        single_row = n == 1  # n == 1: the only row spans all columns
+        lo = np.where(single_row, lo, lo_c)
+        hi = np.where(single_row, hi, hi_c)
     valid = i < n
-    lo = torch.where(valid, lo, torch.zeros_like(lo))
-    hi = torch.where(valid, hi, torch.full_like(hi, -1))
-    return lo.contiguous(), hi.contiguous()
+    lo = np.where(valid, lo, 0)
+    hi = np.where(valid, hi, -1)
+    return torch.from_numpy(np.ascontiguousarray(lo)), torch.from_numpy(np.ascontiguousarray(hi))
 
 
 def band_mask(lo: torch.Tensor, hi: torch.Tensor, n_cols: int) -> torch.Tensor:
@@ -85,19 +87,23 @@ def diag_bounds(lo: torch.Tensor, hi: torch.Tensor, n_diags: int, first: int = 0
     narrow band) get ``dlo = dhi + 1``.  int64 tensors of shape (B, n_diags).
     """
     B, N = lo.shape
-    i = np.arange(N, dtype=np.int64)
     lo_n = lo.detach().cpu().numpy()
     hi_n = hi.detach().cpu().numpy()
-    big = np.iinfo(np.int64).max // 4
+    i = np.arange(N, dtype=np.int64)
     k = np.arange(first, first + n_diags, dtype=np.int64)
-    dlo = np.empty((B, n_diags), dtype=np.int64)
-    dhi = np.empty((B, n_diags), dtype=np.int64)
-    # NumPy, one item at a time: torch's searchsorted would start an OpenMP
-    # region, which on a loaded machine can wait a whole scheduler slice
-    for b in range(B):
-        valid = hi_n[b] >= lo_n[b]
-        dlo[b] = np.searchsorted(np.where(valid, i + hi_n[b], big), k, side="left")
-        dhi[b] = np.searchsorted(np.where(valid, i + lo_n[b], big), k, side="right") - 1
+    valid = hi_n >= lo_n
+    # one search for the whole batch (NumPy: torch's searchsorted would start an
+    # OpenMP region): item b's keys are shifted by b * span, invalid rows sit
+    # at the top of their item's range, so the concatenation stays sorted
+    top = max(int(k[-1]) if n_diags else 0, N + int(hi_n.max(initial=0))) + 1
+    span = top + 1 - min(first, 0)
+    shift = (np.arange(B, dtype=np.int64) * span).reshape(-1, 1)
+    ends = (np.where(valid, i + hi_n, top) + shift).reshape(-1)
+    starts = (np.where(valid, i + lo_n, top) + shift).reshape(-1)
+    q = (k.reshape(1, -1) + shift).reshape(-1)
+    rows = (np.arange(B, dtype=np.int64) * N).reshape(-1, 1)
+    dlo = np.searchsorted(ends, q, side="left").reshape(B, -1) - rows
+    dhi = np.searchsorted(starts, q, side="right").reshape(B, -1) - 1 - rows
     return torch.from_numpy(dlo), torch.from_numpy(dhi)
 
 
@@ -118,7 +124,7 @@ def packed_diagonals(lo: torch.Tensor, hi: torch.Tensor, n_cols: int):
     B, N = lo.shape
     K = N + n_cols - 1
     dlo, dhi = diag_bounds(lo, hi, K + 3, first=-1)
-    slots = (dhi[:, :K + 1] - dlo[:, :K + 1] + 1).clamp_min(0) + 2
-    ends = torch.cumsum(slots.reshape(-1), 0)
-    base = (ends - slots.reshape(-1)).view(B, K + 1)
-    return dlo, dhi, base.contiguous(), int(ends[-1])
+    slots = np.maximum(dhi.numpy()[:, :K + 1] - dlo.numpy()[:, :K + 1] + 1, 0) + 2
+    ends = np.cumsum(slots.reshape(-1))
+    base = (ends - slots.reshape(-1)).reshape(B, K + 1)
+    return dlo, dhi, torch.from_numpy(base), int(ends[-1])

@@ -1,4 +1,4 @@
-"""Vectorisable ``exp`` and ``log``, and a prefetch hint, for the CPU soft-DTW kernels (Numba).
+"""Vectorisable ``exp`` and ``log`` for the CPU soft-DTW kernels (Numba).
 
 Numba's ``math.exp`` / ``math.log`` are calls into libm, which LLVM cannot
 vectorise (no SVML here), so a loop over a whole anti-diagonal would run one
@@ -22,16 +22,13 @@ terms in [0, 1], one of them 1).  ``s`` is scaled by 1, 1/2 or 1/4 into
 Exactly 0 at ``s == 1``.
 
 Calling them outside compiled code is an error (they are stubs for Numba).
-
-``prefetch(arr, index)``: a cache hint for ``arr[index]`` (``llvm.prefetch``),
-for the forward kernel's strided reads of the cost product.
 """
 
 import math
 
 import numpy as np
 from numba import literal_unroll, types
-from numba.extending import intrinsic, overload
+from numba.extending import overload
 
 
 def exp_neg(t, cut):  # pragma: no cover - replaced by the overload in compiled code
@@ -105,26 +102,3 @@ def _exp_neg(t, cut):
 def _log_1to3(s):
     impls = _IMPLS.get(s)
     return None if impls is None else impls[1]
-
-
-@intrinsic
-def prefetch(typingctx, arr, index):
-    """Hint the CPU to bring ``arr[index]`` (1-D, C-contiguous) into the caches
-    (read, high locality); a no-op for the program's results."""
-    if not (isinstance(arr, types.Array) and arr.ndim == 1 and isinstance(index, types.Integer)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        from llvmlite import ir
-        from numba.core import cgutils
-
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        ptr = builder.gep(ary.data, [args[1]])
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
-        return context.get_dummy_value()
-
-    return types.void(arr, index), codegen

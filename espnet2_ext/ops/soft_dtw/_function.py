@@ -5,11 +5,13 @@
 
 ``dp_sq_euclidean(x (B, N, d), y (B, M, d), ...) -> (B,)``: the same with
 the squared Euclidean cost of ``x`` and ``y``.  On CPU one Function does
-both: the forward kernel reads the cost from ``x y^T`` and the squared norms
-(the cost matrix is never materialised), and the backward turns the DP's
-gradient into those of ``x`` and ``y`` (``_sqeuclid.cost_grads``).  On CUDA
-the cost is a separate Function (``_sqeuclid.SqEuclidean``) feeding
-``dp``; ``"reference"`` is the plain-PyTorch DP with torch's autograd.
+both: the forward kernel computes each item's cost straight into the DP's
+table right before its DP (``_cpu_cost.sq_cost_fill``; the cost matrix is
+never materialised, and no torch matrix product runs), and the backward
+turns the DP's gradient into those of ``x`` and ``y`` item by item
+(``_cpu_cost.span_grad_item``).  On CUDA the cost is a separate Function
+(``_sqeuclid.SqEuclidean``) feeding ``dp``; ``"reference"`` is the
+plain-PyTorch DP with torch's autograd.
 
 The kernels (``_cpu.py``, ``_cuda.py``) run in the input dtype.
 """
@@ -26,14 +28,6 @@ _CUT = {np.float32: 17.0, np.float64: 37.0}
 
 # below this many band cells in the batch per thread, fewer threads
 _MIN_CELLS_PER_THREAD = 1 << 16
-
-# Offsets (elements) of R and dL/dcost inside their pooled buffers.  Fresh large
-# buffers all start at the same offset within a page, so the forward's cost
-# reads and R writes (and the backward's R reads and E writes) would compete
-# for the same L1 sets: 40% slower kernels, measured.  Skewed by a page plus
-# 64 / 192 bytes they do not.
-_SKEW_R = 1040
-_SKEW_E = 2096
 
 
 def _np_dtype(dtype):
@@ -54,32 +48,25 @@ def _scalars(dtype, gamma):
 # CPU: the two kernels around a saved state
 
 
-def _cpu_forward(ctx, P, xx, yrev, alpha, floor, nx, ny, lo, hi, gamma, before=None):
-    """Run the CPU forward kernel on the cost ``max(alpha P + xx + yy, floor)``
+def _cpu_forward(ctx, kernel, inputs, nx, ny, lo, hi, gamma, shape, dtype):
+    """Run the CPU forward ``kernel`` (``_cpu.sdtw_forward`` on a cost
+    matrix, ``_cpu.sdtw_forward_sq`` on x and y: ``inputs``) over the batch
     and keep on ``ctx`` what the backward needs.  Returns the values (B,).
-    ``R`` comes from the buffer pool (``_workspace.py``); ``before(items)``,
-    if given, runs first in the same thread (e.g. what fills xx and yrev)."""
-    from . import _cpu
+    ``R`` comes from the buffer pool (``_workspace.py``)."""
     from ._threads import run_lists, split_items
 
-    B, N, M = P.shape
-    g, inf, cut = _scalars(P.dtype, gamma)
-    work = (hi - lo + 1).clamp_min(0).sum(1)
-    plan = split_items(work.numpy(), _MIN_CELLS_PER_THREAD)
+    B, N, M = shape
+    g, inf, cut = _scalars(dtype, gamma)
+    work = np.maximum(hi.numpy() - lo.numpy() + 1, 0).sum(1)  # NumPy: no OpenMP region
+    plan = split_items(work, _MIN_CELLS_PER_THREAD)
     dlo, dhi, base, total = packed_diagonals(lo, hi, M)
-    buf = _workspace.take(_SKEW_R + total, P.dtype)
-    R = buf[_SKEW_R:_SKEW_R + total]
-    out = P.new_empty(B)
-    T = _np_dtype(P.dtype)
-    args = (P.numpy(), xx.numpy(), yrev.numpy(), T(alpha), T(floor), nx.numpy(), ny.numpy(),
-            dlo.numpy(), dhi.numpy(), base.numpy(), g, inf, cut)
-
-    def task(items):
-        if before is not None:
-            before(items)
-        _cpu.sdtw_forward(*args, items, R.numpy(), out.numpy())
-
-    run_lists(task, plan)
+    buf = _workspace.take(total, dtype)
+    R = buf[:total]
+    out = torch.empty(B, dtype=dtype)
+    args = tuple(t.numpy() for t in inputs) + tuple(
+        t.numpy() for t in (lo, hi, nx, ny, dlo, dhi, base)) + (g, inf, cut)
+    Rn, outn = R.numpy(), out.numpy()
+    run_lists(lambda items: kernel(*args, items, Rn, outn), plan)
     ctx.plan, ctx.gamma, ctx.shape = plan, gamma, (B, N, M)
     ctx.layout = (nx, ny, dlo, dhi, base)
     # R lives on the context (not save_for_backward: it is an internal buffer),
@@ -88,26 +75,34 @@ def _cpu_forward(ctx, P, xx, yrev, alpha, floor, nx, ny, lo, hi, gamma, before=N
     return out
 
 
-def _cpu_backward(ctx, gout, E, after=None):
-    """dL/dcost into ``E`` (B, N, M) from the saved state and the values'
-    gradient (B,); ``after(items)``, if given, runs next in the same thread."""
-    from . import _cpu
+def _cpu_backward(ctx, gout, kernel, inputs=(), flags=(), outputs=()):
+    """Run the CPU backward ``kernel`` (``_cpu.sdtw_backward`` into dL/dcost,
+    ``_cpu.sdtw_backward_sq`` into dL/dx, dL/dy: ``outputs``; ``inputs`` and
+    ``flags`` its arguments after R and after gout) over the batch
+    from the saved state and the values' gradient (B,).  Each thread's
+    items go through one pooled scratch vector (dL/dD of one item)."""
     from ._threads import run_lists
 
     nx, ny, dlo, dhi, base = ctx.layout
     R = ctx.R
+    B, N, M = ctx.shape
     g, inf, cut = _scalars(R.dtype, ctx.gamma)
     gout = gout.detach().to(R.dtype).contiguous()
-    args = (R.numpy(), nx.numpy(), ny.numpy(), dlo.numpy(), dhi.numpy(), base.numpy(), g, inf, cut,
-            gout.numpy())
+    bn = base.numpy()
+    ends = bn[np.arange(B), nx.numpy() + ny.numpy() - 1] + 3  # end of each item's slots
+    scratch = int((ends - bn[:, 0]).max())
+    first = np.empty((B, N), dtype=np.int64)
+    last = np.empty((B, N), dtype=np.int64)
+    args = ((R.numpy(),) + inputs + tuple(t.numpy() for t in (nx, ny, dlo, dhi, base))
+            + (g, inf, cut, gout.numpy()) + flags)
+    outs = (first, last) + outputs
 
     def task(items):
-        _cpu.sdtw_backward(*args, items, E.numpy())
-        if after is not None:
-            after(items)
+        sbuf = _workspace.take(scratch, R.dtype)
+        kernel(*args, items, sbuf.numpy(), *outs)
+        _workspace.give(sbuf)
 
     run_lists(task, ctx.plan)
-    return E
 
 
 class SoftDTWKernel(torch.autograd.Function):
@@ -119,8 +114,9 @@ class SoftDTWKernel(torch.autograd.Function):
         B, N, M = D.shape
         ctx.backend = backend
         if backend == "cpu":
-            zx, zy = D.new_zeros((B, N)), D.new_zeros((B, M))
-            return _cpu_forward(ctx, D, zx, zy, 1.0, -np.inf, nx, ny, lo, hi, gamma)
+            from ._cpu import sdtw_forward
+
+            return _cpu_forward(ctx, sdtw_forward, (D,), nx, ny, lo, hi, gamma, D.shape, D.dtype)
         from . import _cuda
 
         g, inf, cut = _scalars(D.dtype, gamma)
@@ -138,7 +134,10 @@ class SoftDTWKernel(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, gout):
         if ctx.backend == "cpu":
-            E = _cpu_backward(ctx, gout, gout.new_empty(ctx.shape))  # the caller's: not pooled
+            from ._cpu import sdtw_backward
+
+            E = torch.empty(ctx.shape, dtype=ctx.R.dtype)  # the caller's: not pooled
+            _cpu_backward(ctx, gout, sdtw_backward, outputs=(E.numpy(),))
             return (E,) + (None,) * 6
         from . import _cuda
 
@@ -154,52 +153,38 @@ class SoftDTWKernel(torch.autograd.Function):
 
 class SoftDTWSqEuclideanCPU(torch.autograd.Function):
     """x (B, N, d), y (B, M, d) -> soft-DTW values (B,) of their squared
-    Euclidean cost, CPU kernels, the cost read from ``x y^T`` on the fly."""
+    Euclidean cost, CPU kernels: each item's cost is computed in the kernels'
+    threads right before its DP, into the DP's own table (``_cpu_cost.py``),
+    and the backward sums the cost's gradient over the DP gradient's nonzero
+    runs."""
 
     @staticmethod
     def forward(ctx, x, y, nx, ny, lo, hi, gamma):
-        from . import _cpu_cost
+        from ._cpu import sdtw_forward_sq
 
+        # a self term (x with itself, same lengths): symmetric cost, table and
+        # gradient, so the backward takes d/dx once and doubles it
+        ctx.symmetric = x is y and torch.equal(nx, ny)
         x, y = x.detach().contiguous(), y.detach().contiguous()
-        B, N, M = x.shape[0], x.shape[1], y.shape[1]
-        pbuf = _workspace.take(B * N * M, x.dtype)
-        P = torch.bmm(x, y.transpose(1, 2), out=pbuf[:B * N * M].view(B, N, M))
-        # the squared norms (y's reversed, see _cpu.sdtw_forward) in the kernels'
-        # threads, item by item just before the DP, rather than in torch's
-        xx = x.new_empty(x.shape[:2])
-        yrev = y.new_empty(y.shape[:2])
-
-        def norms(items):
-            _cpu_cost.sq_norms(x.numpy(), False, items, xx.numpy())
-            _cpu_cost.sq_norms(y.numpy(), True, items, yrev.numpy())
-
-        out = _cpu_forward(ctx, P, xx, yrev, -2.0, 0.0, nx, ny, lo, hi, gamma, before=norms)
-        del P
-        _workspace.give(pbuf)
+        shape = (x.shape[0], x.shape[1], y.shape[1])
+        out = _cpu_forward(ctx, sdtw_forward_sq, (x, y), nx, ny, lo, hi, gamma, shape, x.dtype)
         ctx.save_for_backward(x, y)
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, gout):
-        return _sq_euclidean_cpu_grads(ctx, gout) + (None,) * 5
+        from ._cpu import sdtw_backward_sq
 
-
-def _sq_euclidean_cpu_grads(ctx, gout):
-    """(dL/dx, dL/dy) of :class:`SoftDTWSqEuclideanCPU`: the DP's backward into a
-    pooled dL/dcost and, item by item in the same threads, the cost's gradient."""
-    from ._sqeuclid import CostGradsCPU
-
-    x, y = ctx.saved_tensors
-    B, N, M = ctx.shape
-    ebuf = _workspace.take(_SKEW_E + B * N * M, x.dtype)
-    E = ebuf[_SKEW_E:_SKEW_E + B * N * M].view(B, N, M)
-    grads = CostGradsCPU(x, y, E, *ctx.needs_input_grad[:2])
-    _cpu_backward(ctx, gout, E, after=grads.run)
-    out = grads.finish()
-    del E, grads
-    _workspace.give(ebuf)
-    return out
+        x, y = ctx.saved_tensors
+        want_x, want_y = ctx.needs_input_grad[:2]
+        if ctx.symmetric and want_x:  # d/dx + d/dy = 2 d/dx: the backward is linear in gout
+            gout, want_y = gout * 2, False
+        gx = torch.empty_like(x) if want_x else x.new_empty((1, 1, 1))
+        gy = torch.empty_like(y) if want_y else y.new_empty((1, 1, 1))
+        _cpu_backward(ctx, gout, sdtw_backward_sq, (x.numpy(), y.numpy()), (want_x, want_y),
+                      (gx.numpy(), gy.numpy()))
+        return (gx if want_x else None), (gy if want_y else None), None, None, None, None, None
 
 
 def dp(cost, nx, ny, gamma, bandwidth, backend):

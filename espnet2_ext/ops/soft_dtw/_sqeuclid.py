@@ -8,12 +8,14 @@ to itself); its gradient is taken as the distance's own, which is 0 there up
 to that rounding.  A frame whose row (column) of ``G`` is all zero, i.e. a
 padded frame, gets an exactly zero gradient.
 
-``cost_grads`` on CPU: for every item whose rows' nonzero runs of ``G``
-cover at most ``_SPAN_FRACTION`` of its cells (the usual case: the soft-min
-leaves exact zeros away from the alignment), the sums run over those runs
-only (``_cpu_cost.py``); otherwise, and on CUDA, two dense matrix products.
-``SqEuclidean`` is the cost as a Function (used on CUDA; on CPU the DP
-Function reads the cost from ``x y^T`` itself, ``_function.py``).
+``cost_grads(x, y, G)`` for a row-major ``G``: on CPU, for every item
+whose rows' nonzero runs of ``G`` cover at most ``_SPAN_FRACTION`` of its
+cells (the usual case: the soft-min leaves exact zeros away from the
+alignment), the sums run over those runs only (``_cpu_cost.span_grad``);
+otherwise, and on CUDA, two dense matrix products.  ``SqEuclidean`` is the
+cost as a Function (used on CUDA; the CPU soft-DTW computes the cost inside
+its own kernels and takes the gradient from its packed ``G`` directly,
+``_function.SoftDTWSqEuclideanCPU``).
 """
 
 import torch

@@ -47,15 +47,20 @@ class Plan:
         self.chunks, self.threads = chunks, threads
 
 
-# a thread's share is cut into about this many chunks
-_CHUNKS_PER_THREAD = 4
+# a thread's share is cut into about this many chunks, each of at least
+# _MIN_CHUNK_WORK cells (a kernel call costs about 2 us; a DP cell ~2 ns): on a
+# busy machine the threads wait at the end for the chunk that a descheduled
+# thread holds, so the smaller the chunks, the shorter that wait
+_CHUNKS_PER_THREAD = 16
+_MIN_CHUNK_WORK = 1 << 13
 
 
 def split_items(work, min_work_per_thread):
     """Plan for the batch items with ``work`` (B,): as many threads as
     ``n_threads()`` allows with at least ``min_work_per_thread`` each (one
     thread, one chunk for a small batch), items longest first in chunks of
-    about ``1 / _CHUNKS_PER_THREAD`` of a thread's share.  Threads pull the
+    about ``1 / _CHUNKS_PER_THREAD`` of a thread's share (single items for
+    the usual batches of long sequences).  Threads pull the
     chunks as they go (dynamic scheduling): on a busy machine a thread that
     starts late or shares its core does less, instead of holding the others
     up at the end."""
@@ -65,7 +70,7 @@ def split_items(work, min_work_per_thread):
     if n == 1:
         return Plan([np.arange(len(work), dtype=np.int64)], 1)
     order = np.argsort(-work, kind="stable")
-    target = total / (n * _CHUNKS_PER_THREAD)
+    target = max(total / (n * _CHUNKS_PER_THREAD), _MIN_CHUNK_WORK)
     chunks, cur, acc = [], [], 0
     for b in order:
         cur.append(b)

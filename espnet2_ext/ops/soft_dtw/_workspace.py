@@ -3,12 +3,11 @@
 A fresh multi-megabyte tensor costs its page faults on first touch (about
 2 ms per 6 MB here, as much as the DP itself), and glibc returns freed
 memory of that size to the OS, so every call would pay them again.  The
-CPU path therefore takes three of its (B, N, M)-sized buffers from this
-pool: the cost product (forward only), the packed DP table ``R`` (kept
-from the forward to the backward, given back when the autograd context
-that holds it is freed, see :class:`Lease`) and, in the fused
-squared-Euclidean path, ``dL/dcost`` (backward only).  Tensors handed to
-the caller (values, gradients) are never pooled.
+CPU path therefore takes its scratch from this pool: the packed DP table
+``R`` (B x N x M cells, kept from the forward to the backward, given back
+when the autograd context that holds it is freed, see :class:`Lease`) and
+the backward's per-thread vector of one item's ``dL/dD``.  Tensors handed
+to the caller (values, gradients) are never pooled.
 
 At most ``_MAX_FREE_BYTES`` of free buffers are kept (the smallest go
 first); a request larger than that is served fresh and not kept.
