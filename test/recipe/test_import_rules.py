@@ -1,7 +1,10 @@
 """The rules espnet2_ext.recipe documents: importing any of its modules loads
-neither ESPnet nor torch (the tools start fast); only ``recipe/config`` reaches
-ESPnet, inside its functions; no shipped module patches or mocks anything;
-the stage script calls Python only as ``python -m espnet2_ext.bin.<tool>``."""
+neither ESPnet nor torch (the tools start fast); only ``recipe/config`` (the
+config check) and ``scoring/representation.py`` (the criterions, for the
+representation distances) reach ESPnet, inside their functions, and
+``common/espnet_runs.py`` imports the ESPnet tool it is told to run, inside a
+function; no shipped module patches or mocks anything; the stage script calls
+Python only as ``python -m espnet2_ext.bin.<tool>``."""
 
 import ast
 import pkgutil
@@ -31,7 +34,8 @@ def _imports(path: Path):
 
 
 def _is_espnet(mod: str) -> bool:
-    return mod.split(".")[0] in ("espnet", "espnet2") or mod.startswith("espnet2_ext.tasks")
+    return mod.split(".")[0] in ("espnet", "espnet2") or mod.startswith(
+        ("espnet2_ext.tasks", "espnet2_ext.enh", "espnet2_ext.plugin"))
 
 
 def test_importing_the_recipe_modules_loads_no_espnet_nor_torch():
@@ -52,8 +56,11 @@ def test_only_config_reaches_espnet_and_only_inside_functions():
         for mod, top in _imports(path):
             if _is_espnet(mod):
                 reaching.setdefault(path.relative_to(RECIPE).parts[0], []).append((path.name, top))
-    assert set(reaching) == {"config"}, reaching  # the checker does see ESPnet imports
-    assert not [f for f, top in reaching["config"] if top]
+    assert set(reaching) == {"config", "scoring"}, reaching  # the checker does see ESPnet imports
+    assert {f for f, _ in reaching["scoring"]} == {"representation.py"}
+    assert not [f for fs in reaching.values() for f, top in fs if top]
+    runs = (RECIPE / "common" / "espnet_runs.py").read_text()
+    assert "importlib.import_module(name)" in runs  # the tool it runs, imported inside run_all
 
 
 def test_no_shipped_module_mocks():

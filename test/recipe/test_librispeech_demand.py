@@ -25,8 +25,9 @@ from recipe_helpers import shared_or_skip
 pytestmark = pytest.mark.slow
 
 RECIPE = REPO / "egs2" / "librispeech_demand" / "enh1"
-FRONTENDS = ["noisy", "base", "ssl_mse", "ssl_mse_pad", "ssl_sdtw"]
-MODELS = FRONTENDS[1:]
+LOSSES = ["ssl_mse", "ssl_mse_pad", "ssl_sdtw"]
+MODELS = ["base"] + [f"{loss}_seed0" for loss in LOSSES]  # the stage script's default --seeds 0
+FRONTENDS = ["noisy"] + MODELS
 SETS = ["train", "dev", "test_seen", "test_unseen"]
 TEST_SETS = ["test_seen", "test_unseen"]
 SIZES = {"train-clean-100": 8, "dev-clean": 2, "test-clean": 2}
@@ -87,8 +88,8 @@ def test_stage3_models(recipe):
         md = d / "exp" / f"enh_{m}"
         assert (md / "valid.loss.best.pth").exists() and (md / ".done").is_file()
         assert re.search(r"1epoch results: .*\[valid\] .*loss=", (md / "train.log").read_text())
-    for loss in MODELS[1:]:
-        cfg = (d / "exp" / f"enh_{loss}" / "config.yaml").read_text()
+    for loss in LOSSES:
+        cfg = (d / "exp" / f"enh_{loss}_seed0" / "config.yaml").read_text()
         assert f"name: {loss}" in cfg and "upstream: tiny" in cfg
 
 
@@ -135,12 +136,12 @@ def test_stage8_report(recipe):
     text = (d / "RESULTS.md").read_text()
     table = [l for l in text.splitlines() if l.startswith("|")]
     head = [c.strip() for c in table[0].split("|")[1:-1]]
-    metrics = ["SI-SDR [dB]", "PESQ", "STOI", "ESTOI", "WER indep. [%]",
+    metrics = ["SI-SDR [dB]", "PESQ", "STOI", "ESTOI", "MSE repr.", "sDTW repr.", "WER sphinx [%]",
                "WER downstream [%]", "PER downstream [%]"]
     assert head == ["front-end"] + [f"{m} ({s})" for m in metrics for s in ("seen", "unseen")]
-    rows = [l.split("|")[1].strip() for l in table[2:]]
-    assert rows == ["clean"] + FRONTENDS
-    for l in table[3:]:  # every front-end row is filled
+    main = table[2:2 + 6]  # the main table: a row per front-end, a loss over its seed(s)
+    assert [l.split("|")[1].strip() for l in main] == ["clean", "noisy", "base"] + LOSSES
+    for l in main[1:]:  # every front-end row is filled
         assert "-" not in [c.strip() for c in l.split("|")[2:-1]], l
     assert "test_unseen: NFIELD" in text and "cmudict-en-us.dict" in text
     png = d / "convergence.png"

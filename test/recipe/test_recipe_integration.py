@@ -1,6 +1,8 @@
-"""The whole mini_an4/enh1 recipe on the shared AN4 subset + noise, tiny configs.
+"""The whole mini_an4/enh1 recipe on the shared AN4 subset + noise, tiny configs
+and the ``tiny`` upstream, two fine-tuning seeds, both recognizers (Whisper
+tiny.en: the upstream is ``tiny``), stage 7 and the probe on.
 
-Runs stages 1-8 once (module fixture, ~6 min on 2 CPU cores), checks each
+Runs stages 1-8 once (module fixture, ~5 min on 2 CPU cores), checks each
 stage's outputs, then that a rerun skips every finished step and that bad
 input gives a clear error.  Skipped when the shared data is absent.
 """
@@ -11,6 +13,7 @@ import time
 
 import pytest
 import soundfile as sf
+import torch
 
 from espnet2_ext.recipe.common.kaldi import check_data_dir, read_table
 
@@ -19,8 +22,9 @@ from recipe_helpers import run_whole_recipe, shared_or_skip, start_recipe
 
 pytestmark = pytest.mark.slow
 
-FRONTENDS = ["noisy", "base", "ssl_mse", "ssl_mse_pad", "ssl_sdtw"]
-MODELS = FRONTENDS[1:]
+LOSSES = ["ssl_mse", "ssl_mse_pad", "ssl_sdtw"]
+MODELS = ["base"] + [f"{loss}_seed{s}" for loss in LOSSES for s in (0, 1)]
+FRONTENDS = ["noisy"] + MODELS
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +33,10 @@ def recipe(tmp_path_factory):
     d = make_recipe_dir(tmp_path_factory.mktemp("recipe"), RECIPE)
     args = ["--an4_root", str(shared / "an4"),
             "--noise_dir", str(shared / "noise" / "speech_commands"),
-            "--conf_dir", "conf/tiny", "--num_dev_spk", "3", "--snrs", "0 5 10",
+            "--conf_dir", "conf/tiny", "--upstream", "tiny", "--num_dev_spk", "3", "--snrs", "0 5 10",
+            "--seeds", "0 1", "--recognizers", "sphinx whisper", "--whisper_recognizer", "whisper_tiny_en",
+            "--downstream_tasks", "asr", "--probe", "true",
+            "--probe_opts", "--max_utts 3 --optimize_steps 3 --optimize_utts 1 --bootstrap 200",
             "--nj", "1", "--inference_nj", "2", "--train_threads", "1"]
     return run_whole_recipe(d, args)
 
@@ -64,11 +71,17 @@ def test_stage3_models(recipe):
         assert (md / "valid.loss.best.pth").exists() and (md / "config.yaml").is_file()
         assert (md / ".done").is_file()
         assert re.search(r"2epoch results: .*\[valid\] .*loss=", (md / "train.log").read_text())
-    for loss in MODELS[1:]:
-        cfg = (d / "exp" / f"enh_{loss}" / "config.yaml").read_text()
-        assert f"name: {loss}" in cfg and "upstream: tiny" in cfg
+    for m in MODELS[1:]:
+        loss, seed = m.rsplit("_seed", 1)
+        cfg = (d / "exp" / f"enh_{m}" / "config.yaml").read_text()
+        assert f"name: {loss}" in cfg and "upstream: tiny" in cfg and f"\nseed: {seed}\n" in cfg
         assert "init_param:\n- exp/enh_base/valid.loss.best.pth" in cfg
     assert (d / "exp/enh_stats/train/speech_mix_shape").is_file()
+    # the fine-tunings of every loss and seed came from one ESPnet import
+    assert "6 of 6 run(s) of enh_train succeeded" in (d / "exp/log/finetune.log").read_text()
+    # two seeds of one loss are two different models
+    a, b = (torch.load(d / f"exp/enh_ssl_mse_seed{s}/valid.loss.best.pth") for s in (0, 1))
+    assert any(not torch.equal(a[k], b[k]) for k in a)
 
 
 def test_stage4_enhanced(recipe):
@@ -89,6 +102,9 @@ def test_stage5_scores(recipe):
             summ = json.loads((d / f"exp/scores/{s}/{fe}/summary.json").read_text())
             assert -50 < summ["si_sdr"] < 60 and 1.0 <= summ["pesq"] <= 4.7
             assert 0 <= summ["stoi"] <= 1 and 0 <= summ["estoi"] <= 1
+    for fe in FRONTENDS:  # representation distances on the upstream, test set
+        rd = json.loads((d / f"exp/repr/test/{fe}/summary.json").read_text())
+        assert rd["num_utts"] == 12 and rd["repr_mse"] > 0 and rd["repr_sdtw"] > 0
 
 
 def test_stage6_7_wer(recipe):
@@ -100,6 +116,10 @@ def test_stage6_7_wer(recipe):
         assert 0 <= w["wer"] and w["num_utts"] == 12
     clean = json.loads((d / "exp/asr_sphinx/test/clean/wer.json").read_text())["wer"]
     assert clean < 40  # pocketsphinx + AN4 LM on clean AN4
+    for fe in ["clean"] + FRONTENDS:  # Whisper: one job array over every front-end
+        w = json.loads((d / f"exp/asr_whisper/test/{fe}/wer.json").read_text())
+        assert 0 <= w["wer"] and w["num_utts"] == 12 and len(w["per_utt"]) == 12
+    assert json.loads((d / "exp/asr_whisper/test/clean/wer.json").read_text())["wer"] < 30
     cfg = (d / "exp/asr_superb/config.yaml").read_text()
     assert "frontend: ssl_weighted_sum" in cfg
 
@@ -109,12 +129,18 @@ def test_stage8_report(recipe):
     text = (d / "RESULTS.md").read_text()
     table = [l for l in text.splitlines() if l.startswith("|")]
     head = [c.strip() for c in table[0].split("|")[1:-1]]
-    assert head == ["front-end", "SI-SDR [dB]", "PESQ", "STOI", "ESTOI", "WER indep. [%]",
-                    "WER downstream [%]"]
-    rows = [l.split("|")[1].strip() for l in table[2:]]
-    assert rows == ["clean"] + FRONTENDS
-    for l in table[3:]:  # every front-end row is filled
+    assert head == ["front-end", "SI-SDR [dB]", "PESQ", "STOI", "ESTOI", "MSE repr.", "sDTW repr.",
+                    "WER sphinx [%]", "WER Whisper [%]", "WER downstream [%]"]
+    main = table[2:2 + 6]
+    assert [l.split("|")[1].strip() for l in main] == ["clean", "noisy", "base"] + LOSSES
+    for l in main[1:]:  # every front-end row is filled; a loss: mean over its two seeds (min to max)
         assert "-" not in [c.strip() for c in l.split("|")[2:-1]], l
+    assert all(" to " in c for c in main[-1].split("|")[2:-1])
+    for title in ("## 95 % intervals over utterances", "## Each seed", "## Differences to the base model",
+                  "## Positional-shortcut probe", "## Convergence"):
+        assert title in text, title
+    assert "| ssl_sdtw (seed 1) |" in text
+    assert "(exp/position_probe/probe.png)" in text and (d / "exp/position_probe/probe.png").is_file()
     png = d / "convergence.png"
     assert png.read_bytes()[:4] == b"\x89PNG" and "(convergence.png)" in text
 
@@ -150,7 +176,7 @@ def test_rerun_does_no_work(recipe):
 def test_resume_from_stage_3(recipe):
     r = run(recipe["dir"], *recipe["args"], "--stage", "3", "--stop_stage", "3")
     assert r.returncode == 0
-    assert "stage 1:" not in r.stdout and "stage 3 (ssl_sdtw): already done" in r.stdout
+    assert "stage 1:" not in r.stdout and "stage 3 (ssl_sdtw_seed1): already done" in r.stdout
 
 
 def test_bad_input_is_reported(recipe, tmp_path):
@@ -163,13 +189,17 @@ def test_bad_input_is_reported(recipe, tmp_path):
     assert r.returncode != 0 and "'loud' is not a number" in r.stderr
     for out in (r.stdout, r.stderr):
         assert "Traceback" not in out
+    r = run(d, *recipe["args"], "--whisper_recognizer", "whisper_base", "--upstream", "whisper_base")
+    assert r.returncode != 0 and "--whisper_recognizer whisper_base is the --upstream of the losses" in r.stderr
+    r = run(d, *recipe["args"], "--seeds", "0 one")
+    assert r.returncode != 0 and "--seeds: 'one' is not a non-negative integer" in r.stderr
 
 
 def test_enhancement_needs_finished_training(recipe):
     """Stage 4 does not enhance with a model whose training has no marker (a
     stage 3 killed mid-way leaves a valid.loss.best.pth of an earlier epoch)."""
     d, args = recipe["dir"], recipe["args"]
-    marker = d / "exp/enh_ssl_mse/.done"
+    marker = d / "exp/enh_ssl_mse_seed0/.done"
     saved = marker.read_text()
     marker.unlink()
     try:
@@ -177,7 +207,7 @@ def test_enhancement_needs_finished_training(recipe):
     finally:
         marker.write_text(saved)
     assert r.returncode != 0
-    assert "stage 3 (training of the ssl_mse model) has not finished" in r.stderr
+    assert "stage 3 (training of the ssl_mse_seed0 model) has not finished" in r.stderr
     assert "enhancing" not in r.stdout and "Traceback" not in r.stdout + r.stderr
 
 
@@ -204,7 +234,7 @@ def test_interrupted_stage_leaves_nothing_taken_for_finished(recipe, tmp_path):
         kill_tree(p)
     assert not (d / "exp/enhanced/base/.done").exists()
     assert not list((d / "exp/enhanced/base").glob("*/spk1.scp"))
-    assert (d / "exp/enhanced/ssl_mse/.done").is_file()  # untouched models stay done
+    assert (d / "exp/enhanced/ssl_mse_seed0/.done").is_file()  # untouched models stay done
     r = run(d, *args, "--stage", "5", "--stop_stage", "5")
     assert r.returncode != 0
     assert "stage 4 (enhancement with base) has not finished" in r.stderr
@@ -212,6 +242,6 @@ def test_interrupted_stage_leaves_nothing_taken_for_finished(recipe, tmp_path):
     r = run(d, *args, "--stage", "4", "--stop_stage", "5")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "enhancing dev test with base" in r.stdout
-    assert "stage 4 (ssl_mse): already done" in r.stdout
+    assert "stage 4 (ssl_mse_seed0): already done" in r.stdout
     assert (d / "exp/enhanced/base/.done").is_file()
     assert (d / "exp/scores/test/.done").is_file()

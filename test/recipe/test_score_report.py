@@ -96,6 +96,14 @@ def _layout(exp):
     return Layout(exp=exp, models=["base", "ssl_mse"], asr_sets=["test"])
 
 
+def _first_table(text):
+    """The lines of the report's first (main) table."""
+    lines = text.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start:end]
+
+
 def _fake_exp(exp):
     """Results of stages 5-7 as the stage script leaves them: each step's
     outputs plus its ``.done`` marker (written last)."""
@@ -135,8 +143,8 @@ def test_report_table_and_png(tmp_path):
     exp.mkdir()
     _fake_exp(exp)
     text = report.make_report(_layout(exp), tmp_path / "RESULTS.md", tmp_path / "conv.png")
-    lines = [l for l in text.splitlines() if l.startswith("|")]
-    assert lines[0] == ("| front-end | SI-SDR [dB] | PESQ | STOI | ESTOI | WER indep. [%] "
+    lines = _first_table(text)
+    assert lines[0] == ("| front-end | SI-SDR [dB] | PESQ | STOI | ESTOI | WER sphinx [%] "
                         "| WER downstream [%] |")
     rows = {l.split("|")[1].strip(): [c.strip() for c in l.split("|")[2:-1]] for l in lines[2:]}
     assert list(rows) == ["clean", "noisy", "base", "ssl_mse"]
@@ -145,6 +153,10 @@ def test_report_table_and_png(tmp_path):
     assert "![validation loss per epoch](conv.png)" in text
     assert (tmp_path / "conv.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "ssl_mse: 3 epochs" in text
+    # one fine-tuned model: its difference to base, no seed tables
+    assert "## Differences to the base model" in text and "## Each seed" not in text
+    assert "| ssl_mse | 1.00 | 0.00 | 0.000 | - | -10.0 | -10.0 |" in text  # one seed: nothing bold
+    assert "no seed spread to tell a difference from noise" in text
 
 
 def test_report_ignores_results_of_unfinished_steps(tmp_path):
@@ -157,7 +169,7 @@ def test_report_ignores_results_of_unfinished_steps(tmp_path):
     (exp / "asr_sphinx/test/base/.done").unlink()  # stage 6 interrupted on base
     text = report.make_report(_layout(exp), tmp_path / "RESULTS.md", tmp_path / "conv.png")
     rows = {l.split("|")[1].strip(): [c.strip() for c in l.split("|")[2:-1]]
-            for l in text.splitlines()[1:] if l.startswith("| ") and "front-end" not in l}
+            for l in _first_table(text)[2:]}
     assert rows["base"] == ["-", "-", "-", "-", "-", "41.0"]
     assert rows["ssl_mse"] == ["-", "-", "-", "-", "30.0", "31.0"]
 
@@ -177,7 +189,7 @@ def test_report_columns_come_from_the_results(tmp_path):
     text = report.make_report(_layout(exp), tmp_path / "R.md", tmp_path / "conv.png")
     head = [c.strip() for c in text.splitlines()[4].split("|")[1:-1]]
     assert head == ["front-end", "SI-SDR [dB]", "SI-SDRi [dB]", "PESQ", "STOI", "ESTOI",
-                    "WER indep. [%]"]
+                    "WER sphinx [%]"]
     assert "WER downstream" not in text
 
 

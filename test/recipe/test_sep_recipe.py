@@ -21,7 +21,7 @@ from recipe_helpers import shared_or_skip
 pytestmark = pytest.mark.slow
 
 SEP_RECIPE = REPO / "egs2" / "mini_an4" / "sep1"
-MODELS = ["base", "si_snr", "ssl_mse"]
+MODELS = ["base", "si_snr_seed0", "ssl_mse_seed0"]
 SEP_EXTRA = ["spk1.scp", "spk2.scp", "dereverb1.scp", "dereverb2.scp", "noise1.scp",
              "text_spk1", "text_spk2", "utt2offset", "utt2sir", "utt2snr", "utt2rt60"]
 
@@ -32,8 +32,9 @@ def recipe(tmp_path_factory):
     d = make_recipe_dir(tmp_path_factory.mktemp("sep_recipe"), SEP_RECIPE)
     args = ["--an4_root", str(shared / "an4"),
             "--noise_dir", str(shared / "noise" / "speech_commands"),
-            "--conf_dir", "conf/tiny", "--num_dev_spk", "3",
-            "--nj", "1", "--inference_nj", "1", "--train_threads", "1"]
+            "--conf_dir", "conf/tiny", "--upstream", "tiny", "--num_dev_spk", "3", "--seeds", "0",
+            "--recognizers", "sphinx whisper", "--whisper_recognizer", "whisper_tiny_en", "--probe", "false",
+            "--nj", "1", "--inference_nj", "2", "--train_threads", "1"]
     return run_whole_recipe(d, args)
 
 
@@ -58,11 +59,11 @@ def test_stage3_models(recipe):
     d = recipe["dir"]
     for m in MODELS:
         assert (d / "exp" / f"enh_{m}" / "valid.loss.best.pth").exists()
-    log = (d / "exp" / "enh_ssl_mse" / "train.log").read_text()
+    log = (d / "exp" / "enh_ssl_mse_seed0" / "train.log").read_text()
     assert "si_snr_guide=" in log and "ssl_mse=" in log  # gpit's stats
-    cfg = (d / "exp" / "enh_ssl_mse" / "config.yaml").read_text()
+    cfg = (d / "exp" / "enh_ssl_mse_seed0" / "config.yaml").read_text()
     assert "gpit" in cfg and "init_param" in cfg
-    assert "si_snr_guide" not in (d / "exp" / "enh_si_snr" / "train.log").read_text()
+    assert "si_snr_guide" not in (d / "exp" / "enh_si_snr_seed0" / "train.log").read_text()
 
 
 def test_stage4_two_streams(recipe):
@@ -88,14 +89,22 @@ def test_stage5_6_scores(recipe):
         assert w["orcwer"] <= w["cpwer"] + 1e-9
     assert wer["clean"]["cpwer"] < wer["mixture"]["cpwer"]
     assert wer["mixture"]["num_streams"] == 1 and wer["base"]["num_streams"] == 2
+    # Whisper: cpWER / ORC-WER of every front-end's streams, both sides normalised
+    wh = {fe: json.loads((d / "exp/asr_whisper/test" / fe / "wer.json").read_text())
+          for fe in ["clean", "mixture"] + MODELS}
+    assert wh["clean"]["cpwer"] < wh["mixture"]["cpwer"] and wh["base"]["num_streams"] == 2
+    assert all(w["orcwer"] <= w["cpwer"] + 1e-9 and len(w["per_utt"]) == 12 for w in wh.values())
+    # representation distances of the separated streams (best permutation)
+    rd = json.loads((d / "exp/repr/test/base/summary.json").read_text())
+    assert rd["num_utts"] == 12 and rd["repr_mse"] > 0
 
 
 def test_stage8_report(recipe):
     d = recipe["dir"]
     md = (d / "RESULTS.md").read_text()
-    for row in ["clean", "mixture"] + MODELS:
+    for row in ["clean", "mixture", "base", "si_snr", "ssl_mse"]:
         assert f"| {row} |" in md
-    for col in ("SI-SDRi", "STOI", "cpWER", "ORC-WER"):
+    for col in ("SI-SDRi", "STOI", "cpWER sphinx", "ORC-WER sphinx", "cpWER Whisper", "MSE repr."):
         assert col in md
     assert "| pit | 4 | 8 |" in md and "| gpit | 2 | 4 |" in md
     passes = json.loads((d / "exp/passes/passes.json").read_text())
@@ -152,8 +161,8 @@ def test_rerun_skips_everything(recipe):
     r = run(d, *recipe["args"])
     assert r.returncode == 0, r.stderr[-3000:]
     out = r.stdout + r.stderr
-    for step in ("stage 1", "stage 2", "stage 3 (stats)", "stage 3 (base)", "stage 3 (ssl_mse)",
-                 "stage 4 (base)", "stage 5 (test)", "stage 6 (ssl_mse)", "stage 8"):
+    for step in ("stage 1", "stage 2", "stage 3 (stats)", "stage 3 (base)", "stage 3 (ssl_mse_seed0)",
+                 "stage 4 (base)", "stage 5 (test)", "stage 6 (ssl_mse_seed0)", "stage 6 (whisper)", "stage 8"):
         assert f"{step}: already done" in out, step
     assert time.time() - t0 < 60
 

@@ -2,6 +2,7 @@
 markers and their signatures, the steps' needs, what a rerun clears, and the
 recipe_steps command line the stage script asks."""
 
+import json
 import subprocess
 import sys
 import time
@@ -227,3 +228,63 @@ def test_cli_protocol(tmp_path):
     assert (tmp_path / "exp/.configs_checked.pending").is_file()
     assert steps_cli(tmp_path, "forget", "configs").returncode == 0  # a failed check leaves nothing
     assert not (tmp_path / "exp/.configs_checked.pending").exists()
+
+
+def test_seeded_models_steps(tmp_path):
+    lo = _layout(tmp_path, models=["base", "ssl_mse"], seeds=[0, 3])
+    assert lo.models == ["base", "ssl_mse_seed0", "ssl_mse_seed3"]
+    s0, s3 = step(lo, "train", ["ssl_mse_seed0"]), step(lo, "train", ["ssl_mse_seed3"])
+    assert s0.marker == tmp_path / "exp/enh_ssl_mse_seed0/.done"
+    assert "seed=0" in s0.inputs and "seed=3" in s3.inputs  # the seed is part of the signature
+    assert lo.finetune_config("ssl_mse_seed3") in s3.inputs  # one config copy per loss
+    assert step(lo, "enhance", ["ssl_mse_seed3"]).title == "stage 4 (enhancement with ssl_mse_seed3)"
+    r = steps_cli(tmp_path, "--seeds", "0 3", "args", "runs")
+    assert r.stdout.splitlines() == ["ssl_mse 0 ssl_mse_seed0", "ssl_mse 3 ssl_mse_seed3"]
+    r = steps_cli(tmp_path, "--seeds", "0 x", "args", "models")
+    assert r.returncode == 1 and "--seeds: 'x' is not a non-negative integer" in r.stderr
+
+
+def test_new_steps_of_stages_5_6_8(tmp_path):
+    lo = _layout(tmp_path)
+    rep = step(lo, "repr", ["test"])
+    assert rep.marker == tmp_path / "exp/repr/test/.done" and rep.what == "stage 5 (representation distances, test)"
+    assert [n.title for n in rep.needs][-1] == "stage 4 (enhancement with ssl_mse)"
+    wh = step(lo, "whisper", ["test"])
+    assert wh.marker == tmp_path / "exp/asr_whisper/test/.done" and wh.what == "stage 6 (whisper)"
+    assert wh.needs[0].marker == lo.data_marker  # clean is decoded too
+    pr = step(lo, "probe", [])
+    assert pr.marker == tmp_path / "exp/position_probe/.done" and pr.needs[0].marker == lo.data_marker
+    assert lo.results("test", "base")["repr"][0] == tmp_path / "exp/repr/test/base/summary.json"
+    assert lo.results("test", "base")["whisper"][0] == tmp_path / "exp/asr_whisper/test/base/wer.json"
+
+
+def test_whisper_keys_split_and_scored(tmp_path):
+    """One key list over every front-end's streams (FE__N__UTT); the decoded parts
+    split back per front-end and scored with Whisper's normalisation."""
+    pytest.importorskip("whisper")
+    lo = _layout(tmp_path, asr_sets=["test"])
+    _scp(lo.clean_dir("test") / "wav.scp", ["u1", "u2"])
+    _scp(lo.noisy_dir("test") / "wav.scp", ["u1", "u2"])
+    (lo.noisy_dir("test") / "text").write_text("u1 ELEVEN TWENTY SEVEN\nu2 P I T T S B U R G H\n")
+    for m in lo.models:
+        _scp(lo.enhanced_dir(m) / "test" / "spk1.scp", ["u1", "u2"])
+        (lo.enhanced_dir(m) / ".done").write_text("sig\n")
+    for marker in (lo.data_marker, lo.sim_marker):
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("sig\n")
+    keys = collect.whisper_keys(lo, "test")
+    got = [ln.split()[0] for ln in keys.read_text().splitlines()]
+    assert got[:2] == ["base__1__u1", "base__1__u2"] and len(got) == 8 and "clean__1__u2" in got
+    part = lo.whisper_dir("test") / "log" / "output.1" / "text"
+    part.parent.mkdir(parents=True)
+    part.write_text("".join(f"{fe}__1__u1 11, 27.\n{fe}__1__u2 {'Pittsburgh.' if fe != 'noisy' else 'Pitts'}\n"
+                            for fe in ("clean", "noisy", "base", "ssl_mse")))
+    lines = collect.whispered(lo, "test")
+    assert lines[0] == "clean: WER 0.00% (0 sub, 0 del, 0 ins / 5 words)"
+    assert lines[1] == "noisy: WER 20.00% (1 sub, 0 del, 0 ins / 5 words)"
+    res = json.loads((lo.whisper_dir("test") / "noisy" / "wer.json").read_text())
+    assert res["per_utt"]["u2"] == {"errors": 1, "words": 1, "ref": "pittsburgh", "hyp": "pitts"}
+    assert (lo.whisper_dir("test") / "base" / "text_stream1").read_text() == "u1 11, 27.\nu2 Pittsburgh.\n"
+    part.write_text("clean__1__u1 x\n")
+    with pytest.raises(RecipeError, match="Whisper's output for test clean .* is incomplete"):
+        collect.whispered(lo, "test")

@@ -10,15 +10,18 @@
 #     clean dir has noise_sources.scp, NAME PATH per line, takes its noise from
 #     exactly those recordings; --simulate false: the corpus's own mixtures)
 #   3 training: shape stats, a base model (configs enh_base.yaml / sep_base.yaml),
-#     one fine-tuned copy per loss (--ssl_losses / --sep_losses)
+#     one fine-tuned copy per loss (--ssl_losses / --sep_losses) and seed (--seeds)
 #   4 enhancement (separation) of the --eval_sets with every model
 #   5 signal scores: SI-SDR, PESQ, STOI, ESTOI (N >= 2: SI-SDR, SI-SDRi, STOI
-#     under the best permutation)
-#   6 independent ASR (pocketsphinx) on every stream: WER (N >= 2: cpWER, ORC-WER)
+#     under the best permutation); representation distances to the clean
+#     reference on --upstream (frame MSE, soft-DTW divergence)
+#   6 independent ASR (--recognizers: pocketsphinx, Whisper) on every stream:
+#     WER (N >= 2: cpWER, ORC-WER)
 #   7 SUPERB-style downstream tasks on the frozen upstream (weighted layer sum,
 #     BLSTM-CTC), --downstream_tasks: asr (characters, WER) and/or pr (phonemes
 #     from the CMU dictionary, PER); enhancement only
-#   8 report: RESULTS.md + convergence plot (N >= 2: + encoder passes, pit vs gpit)
+#   8 report: RESULTS.md + convergence plot (N >= 2: + encoder passes, pit vs gpit),
+#     with --probe true first the positional-shortcut probe of --upstream on dev
 #
 # The Python half of this script is espnet2_ext.recipe, run as
 # `python -m espnet2_ext.bin.<tool>`: recipe_steps knows where every step's
@@ -29,7 +32,11 @@
 # finished steps, redoes a step whose inputs changed, and a step killed
 # mid-way leaves nothing that counts as finished.
 #
-# About 500 lines: the option table with its help, the up-front checks and the
+# ESPnet's training and inference runs of a stage (the fine-tunings, the
+# enhancement with every model) go through `python -m espnet2_ext.bin.espnet_runs`:
+# one process imports ESPnet once (10-20 s) and forks a child per run.
+#
+# About 600 lines: the option table with its help, the up-front checks and the
 # eight stages, each a list of steps; the helpers are in utils/stage_lib.sh.
 #
 # Run from a recipe directory (egs2/<corpus>/<task>) that has path.sh, cmd.sh,
@@ -73,6 +80,7 @@ finetune_config=""      # fine-tune config, LOSS = loss name (default: ${conf_di
 ssl_losses="ssl_mse ssl_mse_pad ssl_sdtw"  # N = 1: fine-tuned models (ssl_* criteria)
 sep_losses="si_snr ssl_mse"  # N >= 2: fine-tuned models (any criterion with a config)
 upstream=tiny           # SSL model of the losses and of the downstream tasks
+seeds="0"               # one fine-tuning per loss and seed (ESPnet's --seed); the report: mean and spread
 init_param=""           # an existing base model (.pth): skip base training
 base_config=""          # its config.yaml (default: next to --init_param)
 enh_args=""             # extra options to enh_train
@@ -80,16 +88,22 @@ ref_prefix=spk          # references REF_PREFIXn.scp (spk: as in the mixture, de
 # stages 4-7
 eval_sets="dev test"    # sets to enhance and score
 asr_set=test            # set(s) for the ASR scores and the report (e.g. "test_seen test_unseen")
+repr_distances=true     # stage 5: frame MSE and soft-DTW divergence on --upstream, --asr_set
+recognizers=sphinx      # stage 6: independent recognizers, sphinx and/or whisper
+whisper_recognizer=whisper_base  # stage 6: the Whisper model (whisper_base, whisper_tiny_en; not --upstream)
 sphinx_dict=""          # pocketsphinx dictionary (default: its own CMU dictionary)
 sphinx_lm=""            # pocketsphinx LM (default: its own en-us LM)
 sphinx_desc=""          # how the report names them (default: from their file names)
 asr_config=""           # default: ${conf_dir}/asr_superb.yaml
 decode_config=""        # default: ${conf_dir}/decode_asr.yaml
 asr_args=""             # extra options to asr_train
-downstream_tasks=asr    # stage 7: asr (WER) and/or pr (phoneme recognition, PER)
+downstream_tasks=asr    # stage 7: asr (WER) and/or pr (phoneme recognition, PER); empty: no stage 7
 pr_config=""            # default: ${conf_dir}/pr_superb.yaml
 phone_dict=""           # pronunciation dictionary of the PR targets (default: pocketsphinx's CMU dict)
 # stage 8
+probe=false             # the positional-shortcut probe of --upstream on dev (position_probe)
+probe_losses="ssl_mse ssl_mse_pad ssl_sdtw"
+probe_opts="--max_utts 8"  # more options of position_probe (--layers, --optimize_steps, ...)
 results=RESULTS.md
 plot=convergence.png
 
@@ -114,11 +128,15 @@ Options (default):
   --offsets "${offsets}" --sir_range "${sir_range}"   (N >= 2)
   --conf_dir ${conf_dir} --enh_config FILE --finetune_config FILE_WITH_LOSS
   --ssl_losses "${ssl_losses}" (N = 1) --sep_losses "${sep_losses}" (N >= 2) --upstream ${upstream}
+  --seeds "${seeds}"   one fine-tuning per loss and seed
   --init_param BASE.pth [--base_config config.yaml]   skip base training
   --ref_prefix ${ref_prefix} (spk|dereverb) --enh_args "..." --asr_args "..." (extra ESPnet training options)
-  --eval_sets "${eval_sets}" --asr_set ${asr_set} --sphinx_dict FILE --sphinx_lm FILE --sphinx_desc "..."
+  --eval_sets "${eval_sets}" --asr_set ${asr_set} --repr_distances ${repr_distances}
+  --recognizers "${recognizers}" (sphinx and/or whisper) --whisper_recognizer ${whisper_recognizer}
+  --sphinx_dict FILE --sphinx_lm FILE --sphinx_desc "..."
   --asr_config FILE --decode_config FILE --results ${results} --plot ${plot}
   --downstream_tasks "${downstream_tasks}" (asr and/or pr) --pr_config FILE --phone_dict FILE
+  --probe ${probe} --probe_losses "${probe_losses}" --probe_opts "${probe_opts}"
 EOF
 )
 
@@ -160,6 +178,26 @@ for t in ${downstream_tasks}; do
     case "$t" in asr|pr) ;; *) die "--downstream_tasks: unknown task '$t' (asr, pr)" ;; esac
 done
 [ -n "${asr_set}" ] || die "--asr_set is empty"
+[ -n "${seeds}" ] || die "--seeds is empty (give at least one seed, e.g. 0)"
+for v in ${seeds}; do
+    is_int "$v" || die "--seeds: '$v' is not a non-negative integer"
+done
+for r in ${recognizers}; do
+    case "$r" in sphinx|whisper) ;; *) die "--recognizers: unknown recognizer '$r' (sphinx, whisper)" ;; esac
+done
+case "${whisper_recognizer}" in
+    whisper_base|whisper_tiny_en) ;;
+    *) die "--whisper_recognizer must be whisper_base or whisper_tiny_en, got '${whisper_recognizer}'" ;;
+esac
+if [[ " ${recognizers} " == *" whisper "* ]] && [ "${whisper_recognizer}" = "${upstream}" ]; then
+    die "--whisper_recognizer ${whisper_recognizer} is the --upstream of the losses: an independent recognizer must be another model (e.g. --whisper_recognizer $([ "${upstream}" = whisper_base ] && echo whisper_tiny_en || echo whisper_base))"
+fi
+for v in repr_distances probe parallel_models; do
+    [[ "${!v}" =~ ^(true|false)$ ]] || die "--${v} must be true or false, got '${!v}'"
+done
+for l in ${probe_losses}; do
+    case "$l" in ssl_mse|ssl_mse_pad|ssl_sdtw) ;; *) die "--probe_losses: '$l' is not ssl_mse, ssl_mse_pad or ssl_sdtw" ;; esac
+done
 [ -z "${phone_dict}" ] || [ -f "${phone_dict}" ] || die "--phone_dict ${phone_dict} does not exist"
 enh_config=${enh_config:-${conf_dir}/${_cfg}_base.yaml}
 finetune_config=${finetune_config:-${conf_dir}/${_cfg}_finetune_LOSS.yaml}
@@ -174,9 +212,10 @@ ${python} -c 'import espnet2_ext' 2>/dev/null \
 layout_opts=(--exp "${exp}" --data "${data}" --dump "${dump}" --num_spk "${num_spk}"
              --ref_prefix "${ref_prefix}" --models "base ${ft_losses}" --eval_sets "${eval_sets}"
              --asr_set "${asr_set}" --tasks "${downstream_tasks}" --init_param "${init_param}"
-             --base_config "${base_config}")
+             --base_config "${base_config}" --seeds "${seeds}")
 
 ask frontends args frontends  # the unprocessed input (noisy / mixture), then every model
+ask models args models        # base, then each fine-tuned model (LOSS_seedN)
 
 # every ESPnet config the requested stages will use, checked against ESPnet's
 # tasks now (unknown keys, unregistered names, impossible values, the model
@@ -191,7 +230,7 @@ if run_stage 3; then
         _check+=("${finetune_config//LOSS/${l}}")
     done
 fi
-if run_stage 7 && [ "${num_spk}" -eq 1 ]; then
+if run_stage 7 && [ "${num_spk}" -eq 1 ] && [ -n "${downstream_tasks}" ]; then
     _check+=(--task asr)
     for t in ${downstream_tasks}; do
         case "$t" in asr) _check+=("${asr_config}") ;; pr) _check+=("${pr_config}") ;; esac
@@ -247,21 +286,10 @@ if run_stage 2; then
 fi
 
 # ================================================================ stage 3
-finetune_one() {  # finetune_one LOSS (from the base model; config with the run's upstream)
-    local loss=$1 base config dir
-    ask base path model base
-    config=$(steps path finetune_config "${loss}")
-    dir=$(steps path model_dir "${loss}")
-    log "fine-tuning with ${loss} (upstream ${upstream}) from ${base[1]}: ${dir} (log: ${dir}/train.log)"
-    # shellcheck disable=SC2086
-    train_model train "${loss}" enh_train "${common_opts[@]}" "${data_opts[@]}" "${shape_opts[@]}" \
-        --init_param "${base[1]}" --config "${config}" ${enh_args}
-    log "fine-tuning with ${loss} done"
-}
 if run_stage 3; then
     stage_start 3 "enhancement training (stats, base, fine-tuning: ${ft_losses})"
     [ -f "${enh_config}" ] || die "enhancement config ${enh_config} does not exist"
-    common_opts=(--ngpu "${ngpu}" --use_tensorboard false --use_matplotlib true)
+    common_opts=(--ngpu "${ngpu}" --use_tensorboard false --use_matplotlib false)  # our own convergence plot (stage 8)
     ask data_opts args train_data  # the mixture and one reference per speaker, train and dev
     stats_dir=$(steps path stats_dir)
     shape_opts=(--train_shape_file "${stats_dir}/train/speech_mix_shape"
@@ -277,10 +305,13 @@ if run_stage 3; then
         mkdir -p "${_logdir}"
         _nj=$(steps split --nj "${nj}" "$(steps path noisy_dir train)/wav.scp" "${_logdir}/train" \
                                         "$(steps path noisy_dir dev)/wav.scp" "${_logdir}/valid") || exit 1
-        ${train_cmd} JOB=1:"${_nj}" "${_logdir}/stats.JOB.log" \
-            ${python} -m espnet2_ext.bin.enh_train --collect_stats true "${common_opts[@]}" "${data_opts[@]}" \
-                --train_shape_file "${_logdir}/train.JOB.scp" --valid_shape_file "${_logdir}/valid.JOB.scp" \
-                --output_dir "${_logdir}/stats.JOB" --config "${enh_config}" \
+        _args=()
+        for k in $(seq "${_nj}"); do
+            _args+=(::: "${_logdir}/stats.${k}.log" --collect_stats true "${common_opts[@]}" "${data_opts[@]}"
+                    --train_shape_file "${_logdir}/train.${k}.scp" --valid_shape_file "${_logdir}/valid.${k}.scp"
+                    --output_dir "${_logdir}/stats.${k}" --config "${enh_config}")
+        done
+        JOBS=${_nj} espnet_runs "${_logdir}/stats.log" 1 enh_train "${_args[@]}" \
             || die "collect_stats failed; see ${_logdir}/stats.*.log"
         # shellcheck disable=SC2046
         ${python} -m espnet2.bin.aggregate_stats_dirs \
@@ -303,47 +334,70 @@ if run_stage 3; then
             --config "${enh_config}" ${enh_args}
     fi
 
-    # --- 3c: one fine-tuned copy per loss, same budget (config) each
+    # --- 3c: one fine-tuned copy per loss and seed, same budget (config) each,
+    # all from one ESPnet import (espnet_runs)
     for loss in ${ft_losses}; do
         _req=false; [[ "${loss}" != ssl_* ]] || _req=true  # an ssl_* config must name an upstream
         tool recipe_config set_upstream --in "${finetune_config//LOSS/${loss}}" \
             --out "$(steps path finetune_config "${loss}")" --upstream "${upstream}" --require "${_req}" \
             || die "cannot make the ${loss} config from ${finetune_config//LOSS/${loss}}"
-        todo train "${loss}" -- "enh_args=${enh_args}" "ngpu=${ngpu}" || continue
-        start_step "fine-tuning with ${loss}" finetune_one "${loss}"
     done
-    wait_steps
+    ask _runs args runs  # LOSS SEED MODEL of every fine-tuned model
+    _todo=(); _args=()
+    for _run in "${_runs[@]}"; do
+        read -r loss _seed m <<< "${_run}"
+        todo train "${m}" -- "enh_args=${enh_args}" "ngpu=${ngpu}" || continue
+        [ ${#_todo[@]} -gt 0 ] || ask _base path model base
+        _note=$(steps begin train "${m}") || exit 1
+        [ -z "${_note}" ] || log "${_note}"
+        _dir=$(steps path model_dir "${m}")
+        # shellcheck disable=SC2206
+        _args+=(::: "${_dir}/train.log" --resume true --output_dir "${_dir}" "${common_opts[@]}" "${data_opts[@]}"
+                "${shape_opts[@]}" --init_param "${_base[1]}" --config "$(steps path finetune_config "${loss}")"
+                --seed "${_seed}" ${enh_args})
+        _todo+=("${m}")
+    done
+    if [ ${#_todo[@]} -gt 0 ]; then
+        _log=$(steps path jobs_log finetune)
+        log "fine-tuning from ${_base[1]} (upstream ${upstream}): ${_todo[*]} (logs: $(steps path model_dir MODEL)/train.log, ${_log})"
+        espnet_runs "${_log}" "${train_threads}" enh_train "${_args[@]}" \
+            || die "fine-tuning failed: $(grep 'failed' "${_log}" | tail -n 1)"
+        for m in "${_todo[@]}"; do finish train "${m}"; done
+        log "fine-tuning done"
+    fi
     stage_end
 fi
 
 # ================================================================ stage 4
-enhance_one() {  # enhance_one MODEL: every set of --eval_sets in one job array (--inference_nj)
-    local m=$1 model logdir keys nj
-    ask model path model "${m}"
-    logdir=$(steps path log enhance "${m}")
-    keys=$(steps path eval_keys)
-    log "enhancing ${eval_sets} with ${m} (${model[1]})"
-    mkdir -p "${logdir}"
-    nj=$(steps split --nj "${inference_nj}" "${keys}" "${logdir}/keys") || exit 1
-    ${decode_cmd} --gpu "${ngpu}" JOB=1:"${nj}" "${logdir}/enh_inference.JOB.log" \
-        ${python} -m espnet2_ext.bin.enh_inference --ngpu "${ngpu}" --fs 16000 \
-            --data_path_and_name_and_type "${keys},speech_mix,sound" \
-            --key_file "${logdir}/keys.JOB.scp" \
-            --train_config "${model[0]}" --model_file "${model[1]}" \
-            --output_dir "${logdir}/output.JOB" \
-        || die "enhancement with ${m} failed; see ${logdir}/enh_inference.*.log"
-    steps collect enhanced "${m}" || exit 1  # the outputs split back per set
-    finish enhance "${m}"
-}
 if run_stage 4; then
-    stage_start 4 "enhancement of ${eval_sets} with: base ${ft_losses}"
-    # one inference job per model over all evaluation sets together (ESPnet starts slowly)
-    steps collect eval_keys > /dev/null || exit 1
-    for m in base ${ft_losses}; do
+    stage_start 4 "enhancement of ${eval_sets} with: ${models[*]}"
+    # every model over all evaluation sets together (--inference_nj parts each),
+    # all from one ESPnet import (espnet_runs: ESPnet starts slowly)
+    _keys=$(steps collect eval_keys) || exit 1
+    _todo=(); _args=()
+    for m in "${models[@]}"; do
         todo enhance "${m}" || continue
-        start_step "enhancement with ${m}" enhance_one "${m}"
+        ask _model path model "${m}"
+        _logdir=$(steps path log enhance "${m}")
+        mkdir -p "${_logdir}"
+        _nj=$(steps split --nj "${inference_nj}" "${_keys}" "${_logdir}/keys") || exit 1
+        for k in $(seq "${_nj}"); do
+            _args+=(::: "${_logdir}/enh_inference.${k}.log" --ngpu "${ngpu}" --fs 16000
+                    --data_path_and_name_and_type "${_keys},speech_mix,sound" --key_file "${_logdir}/keys.${k}.scp"
+                    --train_config "${_model[0]}" --model_file "${_model[1]}" --output_dir "${_logdir}/output.${k}")
+        done
+        _todo+=("${m}")
     done
-    wait_steps
+    if [ ${#_todo[@]} -gt 0 ]; then
+        _log=$(steps path jobs_log enhance)
+        log "enhancing ${eval_sets} with ${_todo[*]} (logs: $(steps path log enhance MODEL)/enh_inference.*.log, ${_log})"
+        espnet_runs "${_log}" 1 enh_inference "${_args[@]}" \
+            || die "enhancement failed: $(grep 'failed' "${_log}" | tail -n 1)"
+        for m in "${_todo[@]}"; do
+            steps collect enhanced "${m}" || exit 1  # the outputs split back per set
+            finish enhance "${m}"
+        done
+    fi
     stage_end
 fi
 
@@ -359,6 +413,17 @@ if run_stage 5; then
             || die "scoring ${dset} failed; see ${_dir}/log/score.log"
         grep -E '^[a-z_0-9]+: si_sdr' "${_dir}/log/score.log" | sed "s/^/  ${dset} /" || true
         finish scores "${dset}"
+    done
+    for dset in ${asr_set}; do  # representation distances on the upstream of the losses
+        [ "${repr_distances}" = true ] || break
+        todo repr "${dset}" -- "upstream=${upstream}" || continue
+        ask _args args repr "${dset}"  # references, NAME=STREAMS of every front-end
+        _dir=$(steps path repr_dir "${dset}")
+        ${decode_cmd} "${_dir}/log/score.log" \
+            ${python} -m espnet2_ext.bin.score_repr --upstream "${upstream}" "${_args[@]}" --out_dir "${_dir}" \
+            || die "representation distances of ${dset} failed; see ${_dir}/log/score.log"
+        grep -E '^[a-z_0-9]+: repr_mse' "${_dir}/log/score.log" | sed "s/^/  ${dset} /" || true
+        finish repr "${dset}"
     done
     stage_end
 fi
@@ -381,17 +446,39 @@ sphinx_one() {  # sphinx_one SET FE: every stream decoded in a job array (--infe
     log "  ${what}: $(tail -n 1 "${dir}/log/score.log")"
     finish sphinx "${dset}" "${fe}"
 }
+whisper_one() {  # whisper_one SET: every stream of every front-end in one job array (--inference_nj), then scored
+    local dset=$1 dir keys nj out line
+    dir=$(steps path whisper_dir "${dset}")
+    keys=$(steps collect whisper_keys "${dset}") || exit 1
+    mkdir -p "${dir}/log"
+    nj=$(steps split --nj "${inference_nj}" "${keys}" "${dir}/log/keys") || exit 1
+    log "Whisper (${whisper_recognizer}) on ${dset}: $(wc -l < "${keys}") streams in ${nj} job(s) (logs: ${dir}/log/decode.*.log)"
+    ${decode_cmd} JOB=1:"${nj}" "${dir}/log/decode.JOB.log" \
+        ${python} -m espnet2_ext.bin.asr_whisper decode --wav_scp "${keys}" --key_file "${dir}/log/keys.JOB.scp" \
+            --out_dir "${dir}/log/output.JOB" --model "${whisper_recognizer}" --loss_upstream "${upstream}" \
+        || die "Whisper decoding of ${dset} failed; see ${dir}/log/decode.*.log"
+    out=$(steps collect whisper "${dset}") || exit 1
+    while IFS= read -r line; do log "  whisper ${line}"; done <<< "${out}"
+    finish whisper "${dset}"
+}
 if run_stage 6; then
-    stage_start 6 "independent ASR (pocketsphinx) on ${asr_set}"
+    stage_start 6 "independent ASR (${recognizers}) on ${asr_set}"
     for aset in ${asr_set}; do
         ask _refs args refs "${aset}"
         if [ ${#_refs[@]} -eq 0 ]; then
             log "WARNING: ${aset} has no transcriptions (text_spk1 ... of its mixtures): no WER"
             continue
         fi
-        for fe in clean "${frontends[@]}"; do
-            todo sphinx "${aset}" "${fe}" -- "${sphinx_dict}" "${sphinx_lm}" || continue
-            start_step "pocketsphinx on ${aset} ${fe}" sphinx_one "${aset}" "${fe}"
+        for rec in ${recognizers}; do
+            if [ "${rec}" = whisper ]; then
+                todo whisper "${aset}" -- "whisper_recognizer=${whisper_recognizer}" || continue
+                start_step "Whisper on ${aset}" whisper_one "${aset}"
+                continue
+            fi
+            for fe in clean "${frontends[@]}"; do
+                todo sphinx "${aset}" "${fe}" -- "${sphinx_dict}" "${sphinx_lm}" || continue
+                start_step "pocketsphinx on ${aset} ${fe}" sphinx_one "${aset}" "${fe}"
+            done
         done
     done
     wait_steps
@@ -475,6 +562,8 @@ downstream_one() {  # downstream_one TASK: targets, shapes, training, decoding, 
 }
 if run_stage 7 && [ "${num_spk}" -gt 1 ]; then
     log "stage 7 (SUPERB-style downstream ASR) is for enhancement only; skipped with --num_spk ${num_spk}"
+elif run_stage 7 && [ -z "${downstream_tasks}" ]; then
+    log "stage 7 (SUPERB-style downstream tasks): none asked (--downstream_tasks is empty); skipped"
 elif run_stage 7; then
     _tasks=$(echo ${downstream_tasks} | tr 'a-z' 'A-Z' | sed 's/ / + /g')
     stage_start 7 "SUPERB-style downstream ${_tasks} (upstream ${upstream}) on ${asr_set}"
@@ -488,6 +577,19 @@ fi
 # ================================================================ stage 8
 if run_stage 8; then
     stage_start 8 "report: ${results}"
+    if [ "${probe}" = true ] && todo probe -- "upstream=${upstream}" "losses=${probe_losses}" "opts=${probe_opts}"; then
+        _pdir=$(steps path probe_dir)
+        _losses=()
+        for l in ${probe_losses}; do _losses+=(--loss "$l"); done
+        log "positional-shortcut probe of ${upstream} on dev (${probe_losses}; ${probe_opts}; log: ${_pdir}/log/probe.log)"
+        # shellcheck disable=SC2086
+        ${decode_cmd} "${_pdir}/log/probe.log" \
+            ${python} -m espnet2_ext.bin.position_probe --upstream "${upstream}" --data "$(steps path clean_dir dev)" \
+                "${_losses[@]}" --out "${_pdir}" --progress false ${probe_opts} \
+            || die "the probe failed; see ${_pdir}/log/probe.log"
+        grep "index per layer" "${_pdir}/log/probe.log" | sed 's/^/  /' || true
+        finish probe
+    fi
     _passes=""  # separation: the first ssl_* loss, counted against pit (encoder passes per step)
     if [ "${num_spk}" -gt 1 ]; then
         for l in ${ft_losses}; do case "$l" in ssl_*) _passes=${_passes:-$l} ;; esac; done
@@ -505,7 +607,8 @@ if run_stage 8; then
         ${decode_cmd} "${_logdir}/report.log" \
             ${python} -m espnet2_ext.bin.make_report "${layout_opts[@]}" --out "${results}" --png "${plot}" \
                 --recipe . --sphinx_dict "${sphinx_dict}" --sphinx_lm "${sphinx_lm}" --sphinx_desc "${sphinx_desc}" \
-                --upstream "${upstream}" --conf_dir "${conf_dir}" --simulate "${simulate}" --snrs "${snrs}" \
+                --upstream "${upstream}" --whisper_recognizer "${whisper_recognizer}" --conf_dir "${conf_dir}" \
+                --simulate "${simulate}" --snrs "${snrs}" \
                 --noise_dir "${noise_dir}" --reverb "${reverb}" --rt60 "${rt60}" --offsets "${offsets}" \
                 --sir_range "${sir_range}" \
             || die "report failed; see ${_logdir}/report.log"

@@ -5,7 +5,8 @@
 #
 #   ./run.sh --an4_root /path/to/an4 --noise_dir /path/to/noise   # whole recipe
 #   ./run.sh --stage 3                                            # resume at training
-#   ./run.sh --conf_dir conf/tiny ...                              # the 1-2 epoch test configs
+#   ./run.sh --conf_dir conf/tiny --upstream tiny ...              # the 1-2 epoch test configs
+#   ./run.sh --downstream_tasks asr                               # also stage 7 (off here: see README)
 #
 # Corpus options (given to local/data.sh): --an4_root (empty: CMU's
 # an4_sphere.tar.gz is downloaded into --download_dir), --download_dir
@@ -23,12 +24,19 @@ an4=${an4_root:-${download_dir}/an4}   # pocketsphinx with AN4's dictionary and 
 ./enh_ssl.sh \
     --local_data_opts "${local_data_opts}" \
     --snrs "20 10 5 0" \
-    --upstream tiny \
+    --upstream whisper_tiny_en \
+    --seeds "0 1 2" \
     --ssl_losses "ssl_mse ssl_mse_pad ssl_sdtw" \
+    --recognizers "sphinx whisper" \
+    --whisper_recognizer whisper_base \
+    --probe true \
+    --probe_opts "--max_utts 8" \
+    --downstream_tasks "" \
     --sphinx_dict "${an4}/etc/an4.dic" \
     --sphinx_lm "${an4}/etc/an4.ug.lm" \
     --sphinx_desc "AN4 dictionary and LM" \
     --conf_dir conf \
     --nj 2 \
+    --train_threads 1 \
     --parallel_models true \
     "${enh_ssl_opts[@]}"

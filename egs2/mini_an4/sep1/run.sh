@@ -7,7 +7,7 @@
 #
 #   ./run.sh --an4_root /path/to/an4 --noise_dir /path/to/noise   # whole recipe
 #   ./run.sh --stage 3                                            # resume at training
-#   ./run.sh --conf_dir conf/tiny ...                              # the 2-epoch test configs
+#   ./run.sh --conf_dir conf/tiny --upstream tiny ...              # the 2-epoch test configs
 #   ./run.sh --sep_losses "si_snr ssl_mse ssl_sdtw"                # also the soft-DTW loss
 #
 # Corpus options (given to local/data.sh, that of ../enh1): --an4_root,
@@ -31,13 +31,19 @@ an4=${an4_root:-${download_dir}/an4}   # pocketsphinx with AN4's dictionary and 
     --offsets "0.2 1.0" \
     --sir_range "0 5" \
     --ref_prefix spk \
-    --upstream tiny \
+    --upstream whisper_tiny_en \
+    --seeds "0 1 2" \
     --sep_losses "si_snr ssl_mse" \
     --eval_sets test \
+    --recognizers "sphinx whisper" \
+    --whisper_recognizer whisper_base \
+    --probe true \
+    --probe_opts "--max_utts 8" \
     --sphinx_dict "${an4}/etc/an4.dic" \
     --sphinx_lm "${an4}/etc/an4.ug.lm" \
     --sphinx_desc "AN4 dictionary and LM" \
     --conf_dir conf \
     --nj 2 \
+    --train_threads 1 \
     --parallel_models true \
     "${enh_ssl_opts[@]}"

@@ -3,6 +3,8 @@ present, and the notes on how the run was made."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Dict, List, Sequence
 
@@ -20,13 +22,27 @@ SENTENCES: Dict[str, Sequence[str]] = {
         "unprocessed input); `clean` row: the clean test audio.",
         "Signal scores under the permutation of best SI-SDR, against the references the "
         "separator was trained for; SI-SDRi: improvement over the unprocessed mixture."),
+    "repr": (
+        "MSE repr. / sDTW repr.: distance of the output to the clean reference in the features of "
+        "the losses' upstream (`{upstream}`, last layer), computed by the criterions themselves in "
+        "eval mode: `ssl_mse` (frame MSE) and `ssl_sdtw` (soft-DTW divergence); lower is closer.",
+        "MSE repr. / sDTW repr.: distance of each separated stream to its reference (best SI-SDR "
+        "permutation) in the features of the losses' upstream (`{upstream}`, last layer), by the "
+        "criterions in eval mode: `ssl_mse` (frame MSE), `ssl_sdtw` (soft-DTW divergence); lower is closer."),
     "sphinx": (
-        "WER indep.: pocketsphinx (en-us acoustic model, {sphinx_desc}), a recognizer no "
+        "WER sphinx: pocketsphinx (en-us acoustic model, {sphinx_desc}), a recognizer no "
         "front-end was trained with.",
         "cpWER / ORC-WER (meeteval): pocketsphinx (en-us acoustic model, {sphinx_desc}), a "
         "recognizer no model was trained with, on each separated stream against every "
         "speaker's transcription; `mixture`: the unprocessed mixture as one stream; `clean`: "
         "the reference signals as the streams."),
+    "whisper": (
+        "WER Whisper: Whisper `{whisper}` (openai-whisper, English, temperature 0), another network "
+        "than the losses' encoder, after normalising both sides (Whisper's English normaliser, one "
+        "word per digit, spelled-out letters joined into one word).",
+        "cpWER / ORC-WER Whisper: the same with Whisper `{whisper}` (English, temperature 0) as the "
+        "recognizer, both sides normalised (Whisper's English normaliser, one word per digit, "
+        "spelled-out letters joined)."),
     "superb_asr": (
         "WER downstream: SUPERB-style ESPnet ASR (frozen SSL upstream, learnable layer "
         "weights, small BLSTM-CTC) trained on clean speech.",) * 2,
@@ -46,7 +62,8 @@ def sphinx_description(dic: str = "", lm: str = "") -> str:
             f"{Path(lm).name if lm else 'en-us.lm.bin'} LM")
 
 
-def intro(layout: Layout, metrics: Sequence[Metric], sphinx_desc: str) -> str:
+def intro(layout: Layout, metrics: Sequence[Metric], sphinx_desc: str, upstream: str = "",
+          whisper: str = "") -> str:
     sets = list(layout.asr_sets)
     mixtures = "" if layout.num_spk == 1 else f" ({_COUNT.get(layout.num_spk, layout.num_spk)}-speaker mixtures)"
     if len(sets) == 1:
@@ -58,7 +75,8 @@ def intro(layout: Layout, metrics: Sequence[Metric], sphinx_desc: str) -> str:
     for m in metrics:
         if m.source not in sources:
             sources.append(m.source)
-    said = [SENTENCES[s][layout.num_spk > 1].format(sphinx_desc=sphinx_desc) for s in sources]
+    said = [SENTENCES[s][layout.num_spk > 1].format(sphinx_desc=sphinx_desc, upstream=upstream or "?",
+                                                    whisper=whisper or "?") for s in sources]
     return " ".join([which] + said)
 
 
@@ -81,6 +99,8 @@ def noise_description(layout: Layout, noise_dir: str) -> str:
 def notes(layout: Layout, recipe: Path, upstream: str, conf_dir: str, simulate: bool,
           snrs: str, noise_dir: str, reverb: bool, rt60: str, offsets: str, sir_range: str) -> str:
     items = [f"upstream `{upstream}`"]
+    if layout.seeds:
+        items.append(f"fine-tuning seeds {{{' '.join(map(str, layout.seeds))}}}")
     if layout.num_spk > 1:
         items.append(f"references `{layout.ref_prefix}N.scp`")
     if simulate:
@@ -92,9 +112,40 @@ def notes(layout: Layout, recipe: Path, upstream: str, conf_dir: str, simulate: 
             f"Per-stage wall times: `{layout.exp}/stage_times.txt`.")
 
 
-def sections(layout: Layout) -> List[str]:
+def _relative(path: Path, md: Path) -> str:
+    return os.path.relpath(Path(path).resolve(), Path(md).resolve().parent)
+
+
+def probe_section(layout: Layout, out_md: Path) -> str:
+    """The positional-shortcut probe of the run (stage 8), if it finished: what was
+    probed, its tables (``probe.md``) and its picture."""
+    d = layout.probe_dir
+    md, js, png = d / "probe.md", d / "probe.json", d / "probe.png"
+    if not (d / ".done").is_file() or not md.is_file():
+        return ""
+    what = ""
+    try:
+        info = json.loads(js.read_text(encoding="utf-8"))
+        st = info["settings"]
+        what = (f"Probed: upstream `{st['upstream']}`, hidden states {', '.join(map(str, st['layers']))} "
+                f"(0 = the first block's input), the first {len(info['utterances'])} utterances of "
+                f"`{st['data']}` (clean speech), losses {', '.join(f'`{k}`' for k in info['losses'])} "
+                f"in {st['mode']} mode (seed {st['seed']}), by `python -m espnet2_ext.bin.position_probe` "
+                f"(all values: `{_relative(js, out_md)}`).\n\n")
+    except (OSError, ValueError, KeyError):
+        pass
+    body = what + md.read_text(encoding="utf-8").strip()
+    if png.is_file():
+        body += f"\n\n![positional-shortcut index per layer]({_relative(png, out_md)})"
+    return "## Positional-shortcut probe\n\n" + body
+
+
+def sections(layout: Layout, out_md: Path = Path("RESULTS.md")) -> List[str]:
     """Markdown sections other steps leave for the report (title + body)."""
     out = []
+    probe = probe_section(layout, out_md)
+    if probe:
+        out.append(probe)
     passes = layout.passes_dir / "passes.md"
     if passes.is_file():
         out.append("## Encoder forward passes per training step\n\n" + passes.read_text(encoding="utf-8").strip())

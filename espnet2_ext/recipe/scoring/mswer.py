@@ -21,22 +21,24 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from espnet2_ext.recipe.common.cli import RecipeError, run_cli
 from espnet2_ext.recipe.common.kaldi import read_table, write_text_atomic
 from espnet2_ext.recipe.scoring.wer import normalize
 
 
-def _segments(tables: Sequence[Dict[str, str]], keys: Sequence[str], prefix: str) -> List[dict]:
-    return [{"session_id": k, "speaker": f"{prefix}{n + 1}", "words": normalize(t.get(k, ""))}
+def _segments(tables: Sequence[Dict[str, str]], keys: Sequence[str], prefix: str,
+              norm: Callable[[str], str] = normalize) -> List[dict]:
+    return [{"session_id": k, "speaker": f"{prefix}{n + 1}", "words": norm(t.get(k, ""))}
             for k in keys for n, t in enumerate(tables)]
 
 
-def mswer_tables(refs: Sequence[Dict[str, str]], hyps: Sequence[Dict[str, str]]) -> Dict[str, object]:
+def mswer_tables(refs: Sequence[Dict[str, str]], hyps: Sequence[Dict[str, str]],
+                 norm: Callable[[str], str] = normalize) -> Dict[str, object]:
     """cpWER and ORC-WER (%) of ``hyps`` (one table per stream) against ``refs``
     (one table per speaker), over the mixtures of ``refs[0]``; a missing
-    hypothesis counts as empty."""
+    hypothesis counts as empty; both sides normalised by ``norm``."""
     import logging
 
     from meeteval.wer import combine_error_rates, cpwer, orcwer
@@ -49,8 +51,8 @@ def mswer_tables(refs: Sequence[Dict[str, str]], hyps: Sequence[Dict[str, str]])
     for n, t in enumerate(refs[1:], 2):
         if set(t) != set(keys):
             raise RecipeError(f"reference {n} lists other mixtures than reference 1")
-    ref_seg = _segments(refs, keys, "ref")
-    hyp_seg = _segments(hyps, keys, "hyp")
+    ref_seg = _segments(refs, keys, "ref", norm)
+    hyp_seg = _segments(hyps, keys, "hyp", norm)
     logging.getLogger("meeteval").setLevel(logging.ERROR)
     kw = dict(reference_sort=False, hypothesis_sort=False)
     cp = cpwer(ref_seg, hyp_seg, **kw)
@@ -81,10 +83,10 @@ def mswer_tables(refs: Sequence[Dict[str, str]], hyps: Sequence[Dict[str, str]])
 
 
 def score_files(ref_texts: Sequence[Path], hyp_texts: Sequence[Path],
-                out: Optional[Path] = None) -> Dict[str, object]:
+                out: Optional[Path] = None, norm: Callable[[str], str] = normalize) -> Dict[str, object]:
     refs = [read_table(p, "reference text") for p in ref_texts]
     hyps = [read_table(p, "hypothesis text") for p in hyp_texts]
-    res = mswer_tables(refs, hyps)
+    res = mswer_tables(refs, hyps, norm)
     if out is not None:
         write_text_atomic(Path(out), json.dumps(res, indent=1) + "\n")
     return res

@@ -173,6 +173,19 @@ def score_system(ref_scps: Sequence[Path], est_scps: Sequence[Path], out_dir: Pa
     return summary
 
 
+def parse_system(spec: str, num_refs: int) -> Tuple[str, List[Path]]:
+    """``NAME=EST_SCP[,EST_SCP...]`` -> (name, one estimate scp per reference);
+    a single scp stands for every reference (e.g. the unprocessed mixture)."""
+    if "=" not in spec:
+        raise RecipeError(f"system {spec!r} is not NAME=EST_SCP[,EST_SCP...]")
+    name, scps = spec.split("=", 1)
+    ests = [Path(p) for p in scps.split(",")]
+    ests = ests * num_refs if len(ests) == 1 else ests
+    if len(ests) != num_refs:
+        raise RecipeError(f"{name}: {len(ests)} estimate scps for {num_refs} references")
+    return name, ests
+
+
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="score_enh", description=__doc__.split("\n\n")[0])
     p.add_argument("--ref_scp", required=True, action="append",
@@ -200,13 +213,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if "si_sdri" in metrics and not a.mix_scp:
         raise RecipeError("si_sdri needs the mixtures: give --mix_scp")
     for s in a.systems:
-        if "=" not in s:
-            raise RecipeError(f"system {s!r} is not NAME=EST_SCP[,EST_SCP...]")
-        name, scps = s.split("=", 1)
-        ests = [Path(p) for p in scps.split(",")]
-        ests = ests * len(refs) if len(ests) == 1 else ests
-        if len(ests) != len(refs):
-            raise RecipeError(f"{name}: {len(ests)} estimate scps for {len(refs)} references")
+        name, ests = parse_system(s, len(refs))
         summ = score_system(refs, ests, Path(a.out_dir) / name, metrics,
                             Path(a.mix_scp) if a.mix_scp else None, name)
         print(f"{name}: " + " ".join(f"{m}={summ[m]:.3f}" for m in metrics), flush=True)

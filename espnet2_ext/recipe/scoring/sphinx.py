@@ -19,15 +19,16 @@ and ``etc/an4.ug.lm``).
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from espnet2_ext.recipe.common.audio import read_16k
-from espnet2_ext.recipe.common.cli import RecipeError, progress, run_subcommand
-from espnet2_ext.recipe.common.kaldi import read_table, wav_path, write_table
+from espnet2_ext.recipe.common.cli import RecipeError, run_subcommand
+from espnet2_ext.recipe.common.kaldi import read_table, write_table
 from espnet2_ext.recipe.scoring import mswer, wer
+from espnet2_ext.recipe.scoring.decode import decode_scp
 
 
 def model_files(dic: str = "", lm: str = "") -> Tuple[Path, Path, Path]:
@@ -65,27 +66,12 @@ def decode(decoder, x: np.ndarray) -> str:
     return " ".join(words).upper()
 
 
-def decode_scp(decoder, wav_scp: Path, out_text: Path, keys: Optional[Sequence[str]] = None
-               ) -> Dict[str, str]:
-    """Decode the utterances of ``wav_scp`` (those in ``keys`` only, if given) into ``out_text``."""
-    table = read_table(wav_scp, "wav.scp")
-    if keys is not None:
-        missing = sorted(set(keys) - set(table))
-        if missing:
-            raise RecipeError(f"{wav_scp} lacks {len(missing)} utterance(s), e.g. {missing[0]}")
-    hyps: Dict[str, str] = {}
-    for utt in progress(sorted(table if keys is None else keys), f"sphinx {wav_scp.parent.name}"):
-        hyps[utt] = decode(decoder, read_16k(wav_path(table[utt], str(wav_scp)), table[utt]))
-    write_table(out_text, hyps)
-    return hyps
-
-
-def score(refs: Sequence[Path], hyps: Sequence[Path], out: Path) -> str:
+def score(refs: Sequence[Path], hyps: Sequence[Path], out: Path, norm: Callable[[str], str] = wer.normalize) -> str:
     """Score ``hyps`` (one text per stream) against ``refs`` (one per speaker) into
-    ``out``; returns the summary line."""
+    ``out`` (both sides normalised by ``norm``); returns the summary line."""
     if len(refs) == 1 and len(hyps) == 1:
-        return wer.summary_line(wer.score_files(refs[0], hyps[0], out))
-    return mswer.summary_line(mswer.score_files(refs, hyps, out))
+        return wer.summary_line(wer.score_files(refs[0], hyps[0], out, norm))
+    return mswer.summary_line(mswer.score_files(refs, hyps, out, norm))
 
 
 def main_decode(argv: Optional[Sequence[str]] = None) -> int:
@@ -102,7 +88,7 @@ def main_decode(argv: Optional[Sequence[str]] = None) -> int:
     print(f"pocketsphinx: dictionary {dic}, language model {lm}", flush=True)
     decoder = make_decoder(a.dict, a.lm)
     for n, scp in enumerate(a.wav_scp, 1):
-        decode_scp(decoder, Path(scp), Path(a.out_dir) / f"text_stream{n}", keys)
+        decode_scp(partial(decode, decoder), Path(scp), Path(a.out_dir) / f"text_stream{n}", keys, "sphinx")
     return 0
 
 

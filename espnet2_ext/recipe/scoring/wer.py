@@ -1,11 +1,18 @@
-"""Word error rate of one hypothesis stream against one speaker's transcription (jiwer)."""
+"""Word error rate of one hypothesis stream against one speaker's transcription (jiwer).
+
+Both sides are normalised first (default :func:`normalize`: upper case, one
+blank between words; Whisper's output takes
+:func:`espnet2_ext.recipe.scoring.whisper.normalize`).  The result holds the
+corpus WER and, under ``per_utt``, each utterance's errors and reference
+words (what an interval over utterances resamples).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 from espnet2_ext.recipe.common.cli import RecipeError, run_cli
 from espnet2_ext.recipe.common.kaldi import read_table, write_text_atomic
@@ -15,21 +22,28 @@ def normalize(s: str) -> str:
     return " ".join(s.replace("<space>", " ").upper().split())
 
 
-def wer_tables(ref: Dict[str, str], hyp: Dict[str, str]) -> Dict[str, float]:
-    """Corpus WER (%) over the utterances of ``ref``; a missing hypothesis counts as empty."""
+def wer_tables(ref: Dict[str, str], hyp: Dict[str, str],
+               norm: Callable[[str], str] = normalize) -> Dict[str, object]:
+    """Corpus WER (%) over the utterances of ``ref`` (an empty reference is left out);
+    a missing hypothesis counts as empty."""
     import jiwer
 
     keys = sorted(ref)
     if not keys:
         raise RecipeError("empty reference text")
-    refs = [normalize(ref[k]) for k in keys]
-    hyps = [normalize(hyp.get(k, "")) for k in keys]
-    pairs = [(r, h) for r, h in zip(refs, hyps) if r]
+    refs = [norm(ref[k]) for k in keys]
+    hyps = [norm(hyp.get(k, "")) for k in keys]
+    pairs = [(k, r, h) for k, r, h in zip(keys, refs, hyps) if r]
     if not pairs:
         raise RecipeError("every reference transcription is empty")
-    out = jiwer.process_words([r for r, _ in pairs], [h for _, h in pairs])
-    n_ref = sum(len(r.split()) for r, _ in pairs)
+    out = jiwer.process_words([r for _, r, _ in pairs], [h for _, _, h in pairs])
+    n_ref = sum(len(r.split()) for _, r, _ in pairs)
     errors = out.substitutions + out.deletions + out.insertions
+    per_utt = {}
+    for k, r, h in pairs:
+        one = jiwer.process_words(r, h) if h else None
+        e = one.substitutions + one.deletions + one.insertions if one else len(r.split())
+        per_utt[k] = {"errors": int(e), "words": len(r.split()), "ref": r, "hyp": h}
     return {
         "wer": 100.0 * errors / n_ref,
         "ref_words": float(n_ref),
@@ -38,11 +52,13 @@ def wer_tables(ref: Dict[str, str], hyp: Dict[str, str]) -> Dict[str, float]:
         "ins": float(out.insertions),
         "num_utts": float(len(pairs)),
         "missing_hyps": float(sum(1 for k in keys if k not in hyp)),
+        "per_utt": per_utt,
     }
 
 
-def score_files(ref_text: Path, hyp_text: Path, out: Optional[Path] = None) -> Dict[str, float]:
-    res = wer_tables(read_table(ref_text, "reference text"), read_table(hyp_text, "hypothesis text"))
+def score_files(ref_text: Path, hyp_text: Path, out: Optional[Path] = None,
+                norm: Callable[[str], str] = normalize) -> Dict[str, object]:
+    res = wer_tables(read_table(ref_text, "reference text"), read_table(hyp_text, "hypothesis text"), norm)
     if out is not None:
         write_text_atomic(Path(out), json.dumps(res, indent=1) + "\n")
     return res

@@ -17,7 +17,8 @@ Usage: ``recipe_steps LAYOUT_OPTIONS COMMAND ...`` with the layout options of
 ``args NAME [KEY...]``                                 a tool's arguments, one per line (see :data:`ARGS`)
 ``split --nj N SCP PREFIX [SCP PREFIX...]``            ``PREFIX.{1..n}.scp``; prints n
 ``collect WHAT [KEY...]``                              eval_keys, enhanced M, downstream_keys T,
-                                                       decoded T (prints the scores)
+                                                       decoded T (prints the scores), whisper_keys SET,
+                                                       whisper SET (prints the scores)
 ``vars task T``                                        shell assignments of a downstream task's paths
 =====================================================  ==============================================
 """
@@ -47,19 +48,32 @@ PATHS: Dict[str, Callable[..., object]] = {
     "eval_keys": lambda lo: lo.eval_keys,
     "enhanced_dir": lambda lo, model: lo.enhanced_dir(model),
     "scores_dir": lambda lo, dset: lo.scores_dir(dset),
+    "repr_dir": lambda lo, dset: lo.repr_dir(dset),
     "sphinx_dir": lambda lo, dset, fe: lo.sphinx_dir(dset, fe),
+    "whisper_dir": lambda lo, dset: lo.whisper_dir(dset),
+    "probe_dir": lambda lo: lo.probe_dir,
     "decode_dir": lambda lo, task: lo.decode_dir(task),
     "pr_data_dir": lambda lo: lo.pr_data_dir,
     "passes_dir": lambda lo: lo.passes_dir,
     "noisy_dir": lambda lo, dset: lo.noisy_dir(dset),
+    "clean_dir": lambda lo, dset: lo.clean_dir(dset),
+    "jobs_log": lambda lo, name: lo.jobs_log_dir / f"{name}.log",
 }
+
+
+def _systems(lo: Layout, dset: str) -> List[str]:
+    return [f"{fe}={','.join(str(s) for s in lo.streams(fe, dset))}" for fe in lo.frontends]
 
 
 def _score_args(lo: Layout, dset: str) -> List[str]:
     out = ["--mix_scp", str(lo.noisy_dir(dset) / "wav.scp")]
     for ref in lo.ref_scps(dset):
         out += ["--ref_scp", str(ref)]
-    return out + [f"{fe}={','.join(str(s) for s in lo.streams(fe, dset))}" for fe in lo.frontends]
+    return out + _systems(lo, dset)
+
+
+def _repr_args(lo: Layout, dset: str) -> List[str]:
+    return [w for ref in lo.ref_scps(dset) for w in ("--ref_scp", str(ref))] + _systems(lo, dset)
 
 
 def _simulate_args(lo: Layout, dset: str, train_copies: str) -> List[str]:
@@ -72,10 +86,13 @@ def _simulate_args(lo: Layout, dset: str, train_copies: str) -> List[str]:
 #: ``args NAME KEYS``
 ARGS: Dict[str, Callable[..., List[str]]] = {
     "frontends": lambda lo: lo.frontends,
+    "models": lambda lo: lo.models,
     "sim_sets": lambda lo: lo.sim_sets,
     "simulate": _simulate_args,
     "train_data": lambda lo: lo.train_data_opts(),
     "score": _score_args,
+    "repr": _repr_args,
+    "runs": lambda lo: [f"{loss} {seed} {model}" for loss, seed, model in lo.runs()],
     "streams": lambda lo, dset, fe: [w for s in lo.streams(fe, dset) for w in ("--wav_scp", str(s))],
     "refs": lambda lo, dset: [w for t in lo.transcripts(dset) for w in ("--ref", str(t))],
     "phone_dirs": lambda lo: [w for s in uniq(["train", "dev", *lo.asr_sets]) for w in
@@ -118,7 +135,9 @@ def _collect(lo: Layout, rest: Sequence[str]) -> None:
             "enhanced": lambda model: collect.enhanced(lo, model),
             "corpus_mixtures": lambda dset: collect.corpus_mixtures(lo, dset),
             "downstream_keys": lambda task: collect.downstream_keys(lo, task),
-            "decoded": lambda task: print("\n".join(collect.decoded(lo, task)))}
+            "decoded": lambda task: print("\n".join(collect.decoded(lo, task))),
+            "whisper_keys": lambda dset: collect.whisper_keys(lo, dset),
+            "whisper": lambda dset: print("\n".join(collect.whispered(lo, dset)))}
     made = _call({k: (lambda _lo, *keys, f=f: f(*keys)) for k, f in what.items()}, "collect", lo, rest)
     if made is not None:
         print(made)

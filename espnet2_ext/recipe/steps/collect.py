@@ -12,7 +12,7 @@ from espnet2_ext.recipe.common.cli import RecipeError
 from espnet2_ext.recipe.common.kaldi import byte_sorted, read_table, write_text_atomic
 from espnet2_ext.recipe.scoring import wer
 from espnet2_ext.recipe.steps.layout import Layout
-from espnet2_ext.recipe.steps.plan import decode_keys, frontend_step
+from espnet2_ext.recipe.steps.plan import decode_keys, frontend_step, whisper_keys_file
 from espnet2_ext.recipe.steps.progress import require_finished
 
 
@@ -132,4 +132,53 @@ def decoded(layout: Layout, task: str) -> List[str]:
                 line = line.replace("WER", "PER", 1).replace(" words)", " phones)")
             what = fe if list(layout.asr_sets) == [dset] else f"{dset} {fe}"
             summary.append(f"{what}: {line}")
+    return summary
+
+
+def _stream_key(fe: str, n: int, utt: str) -> str:
+    return f"{fe}__{n}__{utt}"
+
+
+def whisper_keys(layout: Layout, dset: str) -> Path:
+    """Every stream of every front-end of ``dset`` (``clean`` too) in one list, keys
+    ``FE__N__UTT``: one Whisper job array per set (the model loads once per job)."""
+    lines: List[str] = []
+    for fe in ["clean", *layout.frontends]:
+        require_finished(frontend_step(layout, fe))
+        for n, scp in enumerate(layout.streams(fe, dset), 1):
+            lines += [f"{_stream_key(fe, n, ln.split(maxsplit=1)[0])} {ln.split(maxsplit=1)[1]}"
+                      for ln in _lines(scp)]
+    lines = byte_sorted(lines)
+    _unique_keys(lines, f"the streams of {dset}")
+    _write_lines(whisper_keys_file(layout, dset), lines, keep_same=True)
+    return whisper_keys_file(layout, dset)
+
+
+def whispered(layout: Layout, dset: str) -> List[str]:
+    """The Whisper jobs' texts split per front-end and stream (``FE/text_stream{n}``)
+    and scored with Whisper's normalisation (``FE/wer.json``: WER, or cpWER and
+    ORC-WER for several streams or speakers); returns one summary line each."""
+    from espnet2_ext.recipe.common.kaldi import write_table
+    from espnet2_ext.recipe.scoring import sphinx, whisper
+
+    d = layout.whisper_dir(dset)
+    hyps: Dict[str, str] = {}
+    for part in sorted((d / "log").glob("output.*")):
+        hyps.update(read_table(part / "text", "Whisper's text"))
+    refs = layout.transcripts(dset)
+    if not refs:
+        raise RecipeError(f"{dset} has no transcriptions (text_spk1 ... of its mixtures)")
+    keys = list(read_table(refs[0], "transcription"))
+    summary = []
+    for fe in ["clean", *layout.frontends]:
+        out = d / fe
+        streams = []
+        for n in range(1, len(layout.streams(fe, dset)) + 1):
+            texts = {u: hyps[_stream_key(fe, n, u)] for u in keys if _stream_key(fe, n, u) in hyps}
+            if len(texts) != len(keys):
+                raise RecipeError(f"Whisper's output for {dset} {fe} (stream {n}) is incomplete: see {d / 'log'}")
+            write_table(out / f"text_stream{n}", texts)
+            streams.append(out / f"text_stream{n}")
+        line = sphinx.score(refs, streams, out / "wer.json", whisper.normalize)
+        summary.append(f"{fe if list(layout.asr_sets) == [dset] else f'{dset} {fe}'}: {line}")
     return summary

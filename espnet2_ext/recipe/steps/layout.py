@@ -8,19 +8,28 @@
                                             ``text_spk{n}``; marker ``data/.stage2.done``
 ``exp/enh_stats/``                          shape statistics (stage 3)
 ``exp/enh_<model>/``                        a trained model: ``config.yaml``,
-                                            ``valid.loss.best.pth``, ``train.log``
+                                            ``valid.loss.best.pth``, ``train.log``;
+                                            a fine-tuned model is ``<loss>_seed<n>``
 ``exp/enh_configs/enh_finetune_<loss>.yaml``  fine-tune config with the run's upstream
 ``exp/enhanced/<model>/<set>/spk{n}.scp``   a model's outputs (stage 4)
 ``exp/scores/<set>/<front-end>/``           signal scores (stage 5), one marker per set
+``exp/repr/<set>/<front-end>/``             representation distances (stage 5), one
+                                            marker per set
 ``exp/asr_sphinx/<set>/<front-end>/``       independent ASR (stage 6), one marker each
+``exp/asr_whisper/<set>/<front-end>/``      Whisper (stage 6), one marker per set
+                                            (``exp/asr_whisper/<set>/.done``)
 ``exp/{asr,pr}_superb/``                    downstream model (stage 7); results in
                                             ``decode_<set>/<front-end>/{wer,per}.json``
                                             (several sets: one marker in ``decode_sets/``)
+``exp/position_probe/``                     the positional-shortcut probe (stage 8)
 ``exp/passes/``, ``exp/report/``            stage 8
 ==========================================  ======================================
 
 Front-ends: ``clean`` (the speech before mixing), the unprocessed input
-(``noisy``, or ``mixture`` for N >= 2), then each model.  Every step's
+(``noisy``, or ``mixture`` for N >= 2), then each model.  With ``seeds``,
+every fine-tuning loss of ``models`` is trained once per seed, as the model
+``<loss>_seed<n>`` (:func:`run_name`); :meth:`Layout.groups` gathers them
+back per loss for the report.  Every step's
 ``.done`` marker is written last; see :mod:`.markers`.
 """
 
@@ -29,7 +38,9 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+from espnet2_ext.recipe.common.cli import RecipeError
 
 
 class DownstreamTask(NamedTuple):
@@ -46,6 +57,34 @@ class DownstreamTask(NamedTuple):
     tag: str  # prefix of its step names in the log
 
 
+SEED_TAG = "_seed"
+
+
+def run_name(loss: str, seed: int) -> str:
+    """The model fine-tuned with ``loss`` under ESPnet's ``--seed seed``."""
+    return f"{loss}{SEED_TAG}{int(seed)}"
+
+
+def split_run(model: str) -> Tuple[str, Optional[int]]:
+    """``(loss, seed)`` of a model name (``seed`` None for ``base`` or an unseeded name)."""
+    head, tag, tail = model.rpartition(SEED_TAG)
+    if tag and head and tail.isdigit():
+        return head, int(tail)
+    return model, None
+
+
+def parse_seeds(text: str) -> List[int]:
+    """``"0 1 2"`` -> ``[0, 1, 2]``; distinct non-negative integers."""
+    out: List[int] = []
+    for w in str(text).replace(",", " ").split():
+        if not w.isdigit():
+            raise RecipeError(f"--seeds: {w!r} is not a non-negative integer")
+        if int(w) in out:
+            raise RecipeError(f"--seeds: {w} is given twice")
+        out.append(int(w))
+    return out
+
+
 def uniq(words: Sequence[str]) -> List[str]:
     out: List[str] = []
     for w in words:
@@ -57,7 +96,9 @@ def uniq(words: Sequence[str]) -> List[str]:
 @dataclass
 class Layout:
     """Paths of a run; see the module doc.  ``models``: ``base`` and the fine-tuned
-    ones; ``init_param``: a given base model (then ``base`` is not trained)."""
+    ones; with ``seeds``, ``models`` names ``base`` and the fine-tuning losses, and
+    becomes ``base`` + one model per loss and seed (``<loss>_seed<n>``);
+    ``init_param``: a given base model (then ``base`` is not trained)."""
 
     exp: Path = Path("exp")
     data: Path = Path("data")
@@ -70,9 +111,18 @@ class Layout:
     tasks: Sequence[str] = ("asr",)
     init_param: str = ""
     base_config: str = ""
+    seeds: Sequence[int] = ()
 
     def __post_init__(self):
         self.exp, self.data, self.dump = Path(self.exp), Path(self.data), Path(self.dump)
+        self.seeds = [int(s) for s in self.seeds]
+        if self.seeds:
+            self.losses = [m for m in self.models if m != "base"]
+            self.models = ["base"] * ("base" in self.models) + [
+                run_name(loss, s) for loss in self.losses for s in self.seeds]
+        else:
+            self.models = list(self.models)
+            self.losses = [m for m in self.models if m != "base"]
         self.data_marker = self.data / ".stage1.done"  # stage 1 finished
         self.sim_marker = self.data / ".stage2.done"  # stage 2 finished
         self.stats_dir = self.exp / "enh_stats"
@@ -80,7 +130,9 @@ class Layout:
         self.eval_keys = self.exp / "enhanced" / "eval_keys.scp"
         self.pr_data_dir = self.exp / "pr_data"
         self.passes_dir = self.exp / "passes"
+        self.probe_dir = self.exp / "position_probe"
         self.report_dir = self.exp / "report"
+        self.jobs_log_dir = self.exp / "log"  # jobs that serve several steps (one ESPnet import)
 
     # ------------------------------------------------------------ stages 1-2
     @property
@@ -126,7 +178,19 @@ class Layout:
         return self.model_dir(model) / "config.yaml", self.model_dir(model) / "valid.loss.best.pth"
 
     def finetune_config(self, model: str) -> Path:
-        return self.exp / "enh_configs" / f"enh_finetune_{model}.yaml"
+        """The config copy of a fine-tuning loss (shared by its seeds; a model name works too)."""
+        return self.exp / "enh_configs" / f"enh_finetune_{split_run(model)[0]}.yaml"
+
+    def runs(self) -> List[Tuple[str, Optional[int], str]]:
+        """``(loss, seed, model)`` of every fine-tuned model."""
+        return [(*split_run(m), m) for m in self.models if m != "base"]
+
+    def groups(self) -> Dict[str, List[str]]:
+        """The models per row of the report: ``base``, then each loss with its seeds' models."""
+        out: Dict[str, List[str]] = {}
+        for m in self.models:
+            out.setdefault(split_run(m)[0], []).append(m)
+        return out
 
     def train_data_opts(self) -> List[str]:
         """ESPnet's train/valid data options: the mixture and one reference per speaker."""
@@ -176,8 +240,16 @@ class Layout:
     def scores_dir(self, dset: str) -> Path:
         return self.exp / "scores" / dset
 
+    def repr_dir(self, dset: str) -> Path:
+        return self.exp / "repr" / dset
+
     def sphinx_dir(self, dset: str, fe: str) -> Path:
         return self.exp / "asr_sphinx" / dset / fe
+
+    def whisper_dir(self, dset: str) -> Path:
+        """Whisper's decoding of every front-end of a set (one job array); results in
+        ``FE/{text_stream*,wer.json}`` below it."""
+        return self.exp / "asr_whisper" / dset
 
     # ------------------------------------------------------------ stage 7
     def task(self, name: str) -> DownstreamTask:
@@ -207,7 +279,9 @@ class Layout:
         """The result files of a front-end on a set, by source, each with the
         markers of the step that writes it (the result counts when one exists)."""
         out = {"scores": (self.scores_dir(dset) / fe / "summary.json", [self.scores_dir(dset) / ".done"]),
-               "sphinx": (self.sphinx_dir(dset, fe) / "wer.json", [self.sphinx_dir(dset, fe) / ".done"])}
+               "repr": (self.repr_dir(dset) / fe / "summary.json", [self.repr_dir(dset) / ".done"]),
+               "sphinx": (self.sphinx_dir(dset, fe) / "wer.json", [self.sphinx_dir(dset, fe) / ".done"]),
+               "whisper": (self.whisper_dir(dset) / fe / "wer.json", [self.whisper_dir(dset) / ".done"])}
         for name in ("asr", "pr"):
             t = self.task(name)
             markers = [t.exp / f"decode_{dset}" / ".done", t.exp / "decode_sets" / ".done"]
@@ -216,7 +290,7 @@ class Layout:
 
 
 LAYOUT_OPTIONS = ("exp", "data", "dump", "num_spk", "ref_prefix", "models", "eval_sets", "asr_set",
-                  "tasks", "init_param", "base_config")
+                  "tasks", "init_param", "base_config", "seeds")
 
 
 def add_layout_args(p: argparse.ArgumentParser) -> None:
@@ -233,8 +307,10 @@ def add_layout_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tasks", default="asr", help="downstream tasks (asr, pr)")
     g.add_argument("--init_param", default="", help="a given base model")
     g.add_argument("--base_config", default="")
+    g.add_argument("--seeds", default="", help="fine-tune each loss once per seed (empty: the models as named)")
 
 
 def layout_from_args(a: argparse.Namespace) -> Layout:
     return Layout(Path(a.exp), Path(a.data), Path(a.dump), a.num_spk, a.ref_prefix, a.models.split(),
-                  a.eval_sets.split(), a.asr_set.split(), a.tasks.split(), a.init_param, a.base_config)
+                  a.eval_sets.split(), a.asr_set.split(), a.tasks.split(), a.init_param, a.base_config,
+                  parse_seeds(a.seeds))

@@ -14,19 +14,24 @@ step                marker                                     inputs (beside th
                                                                noise lists
 ``stats``           ``exp/enh_stats/.done``                    stage 2
 ``train M``         ``exp/enh_M/.done``                        the stats; fine-tuned
-                                                               models: the base model
-                                                               and the config copy
+                                                               models: the base model,
+                                                               the config copy, the seed
 ``enhance M``       ``exp/enhanced/M/.done``                   the model, its config,
                                                                the key list, stage 2
 ``scores SET``      ``exp/scores/SET/.done``                   references, every
                                                                front-end's signals
+``repr SET``        ``exp/repr/SET/.done``                     the same as ``scores``
 ``sphinx SET FE``   ``exp/asr_sphinx/SET/FE/.done``            the front-end's streams,
                                                                the transcriptions
+``whisper SET``     ``exp/asr_whisper/SET/.done``              every front-end's streams
+                                                               (clean too), the
+                                                               transcriptions
 ``pr_data``         ``exp/pr_data/.done``                      stage 1
 ``shapes T``        ``exp/T_stats/.done``                      the token list
 ``downstream T``    ``exp/T_superb/.done``                     the shapes, the config copy
 ``decode T``        ``exp/T_superb/decode_SET/.done``          the key list, the model,
                                                                every front-end
+``probe``           ``exp/position_probe/.done``               stage 1 (the dev set)
 ``report``          ``exp/report/.done``                       every finished result
 ==================  =========================================  =====================
 
@@ -42,7 +47,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from espnet2_ext.recipe.common.cli import RecipeError
-from espnet2_ext.recipe.steps.layout import Layout, uniq
+from espnet2_ext.recipe.steps.layout import Layout, split_run, uniq
 
 
 @dataclass
@@ -66,9 +71,9 @@ class Step:
 def step(layout: Layout, name: str, keys: Sequence[str] = ()) -> Step:
     """The step ``name`` with its ``keys`` (see the module doc)."""
     builders = {"configs": _configs, "data": _data, "simulation": _simulation, "stats": _stats,
-                "train": _train, "enhance": _enhance, "scores": _scores, "sphinx": _sphinx,
-                "pr_data": _pr_data, "shapes": _shapes, "downstream": _downstream,
-                "decode": _decode, "report": _report}
+                "train": _train, "enhance": _enhance, "scores": _scores, "repr": _repr,
+                "sphinx": _sphinx, "whisper": _whisper, "pr_data": _pr_data, "shapes": _shapes,
+                "downstream": _downstream, "decode": _decode, "probe": _probe, "report": _report}
     if name not in builders:
         raise RecipeError(f"unknown step {name!r}; one of {', '.join(builders)}")
     wanted = [p for p in inspect.signature(builders[name]).parameters][1:]
@@ -116,6 +121,9 @@ def _train(layout: Layout, model: str) -> Step:
     inputs: List[object] = [layout.stats_dir / ".done"]
     if model != "base":
         inputs += [layout.finetune_config(model), layout.model_files("base")[1]]
+        seed = split_run(model)[1]
+        if seed is not None:
+            inputs.append(f"seed={seed}")
     return Step(d / ".done", f"stage 3 ({model})", f"stage 3 (training of the {model} model)",
                 inputs=inputs, needs=[_stats(layout)], requires=[d / "valid.loss.best.pth"],
                 log_dir=d, train_dir=d)
@@ -152,12 +160,32 @@ def _scores(layout: Layout, dset: str) -> Step:
                 needs_files=files, clears=[d], log_dir=d / "log")
 
 
+def _repr(layout: Layout, dset: str) -> Step:
+    d = layout.repr_dir(dset)
+    inputs, needs, files = _frontend_inputs(layout, dset, layout.frontends, "stage 4")
+    refs = [*layout.ref_scps(dset), layout.sim_marker]
+    return Step(d / ".done", f"stage 5 (representation distances, {dset})", inputs=refs + inputs,
+                needs=needs, needs_files=files, clears=[d], log_dir=d / "log")
+
+
 def _sphinx(layout: Layout, dset: str, fe: str) -> Step:
     d = layout.sphinx_dir(dset, fe)
     what = fe if list(layout.asr_sets) == [dset] else f"{dset} {fe}"
     inputs, needs, files = _frontend_inputs(layout, dset, [fe], "the earlier stages")
     return Step(d / ".done", f"stage 6 ({what})", inputs=inputs + layout.transcripts(dset),
                 needs=needs, needs_files=files, clears=[d], log_dir=d / "log")
+
+
+def _whisper(layout: Layout, dset: str) -> Step:
+    d = layout.whisper_dir(dset)
+    what = "whisper" if list(layout.asr_sets) == [dset] else f"whisper, {dset}"
+    inputs, needs, files = _frontend_inputs(layout, dset, ["clean", *layout.frontends], "the earlier stages")
+    return Step(d / ".done", f"stage 6 ({what})", inputs=inputs + layout.transcripts(dset),
+                needs=needs, needs_files=files, clears=[d], log_dir=d / "log")
+
+
+def whisper_keys_file(layout: Layout, dset: str) -> Path:
+    return layout.whisper_dir(dset) / "all_wav.scp"
 
 
 def _pr_data(layout: Layout) -> Step:
@@ -202,10 +230,18 @@ def _decode(layout: Layout, task: str) -> Step:
                 clears=clears, log_dir=d / "log")
 
 
+def _probe(layout: Layout) -> Step:
+    d = layout.probe_dir
+    return Step(d / ".done", "stage 8 (positional-shortcut probe)",
+                inputs=[layout.data_marker, layout.clean_dir("dev") / "wav.scp"], needs=[_data(layout)],
+                clears=[d], log_dir=d / "log")
+
+
 def _report(layout: Layout) -> Step:
-    finished: List[Path] = []
+    finished: List[Path] = [layout.probe_dir / ".done"]
     for dset in layout.asr_sets:
-        finished.append(layout.scores_dir(dset) / ".done")
+        finished += [layout.scores_dir(dset) / ".done", layout.repr_dir(dset) / ".done",
+                     layout.whisper_dir(dset) / ".done"]
         finished += [layout.sphinx_dir(dset, fe) / ".done" for fe in ["clean", *layout.frontends]]
     for task in layout.tasks:
         finished.append(layout.decode_dir(task) / ".done")

@@ -74,6 +74,22 @@ wait_steps() {
     [ -z "${failed}" ] || die "failed:${failed} (see the messages above)"
 }
 
+# espnet_runs LOG THREADS TOOL ::: RUNLOG ARGS... [::: RUNLOG ARGS...]: runs of
+# python -m espnet2_ext.bin.TOOL (ESPnet), forked from one process that imports
+# ESPnet once, as one job (its log: LOG; each run's: RUNLOG), THREADS threads
+# per run; runs at a time: $JOBS if set, else with --parallel_models true and
+# no GPU as many as CPUs / THREADS, else 1 (with Slurm: one job for them all)
+espnet_runs() {
+    local log=$1 threads=$2 tool=$3 jobs=${JOBS:-1}
+    shift 3
+    if [ -z "${JOBS:-}" ] && [ "${parallel_models}" = true ] && [ "${ngpu}" -eq 0 ]; then
+        jobs=$(( $(nproc) / threads ))
+        [ "${jobs}" -ge 1 ] || jobs=1
+    fi
+    ${cuda_cmd} --gpu "${ngpu}" --num_threads "${threads}" "${log}" \
+        ${python} -m espnet2_ext.bin.espnet_runs --tool "${tool}" --jobs "${jobs}" "$@"
+}
+
 # train_model STEP KEY TOOL ARGS...: ESPnet training (python -m espnet2_ext.bin.TOOL)
 # into the step's dir, resumed from its checkpoint.pth when the dir was started
 # with the same inputs (else moved aside); log DIR/train.log; the step's marker
