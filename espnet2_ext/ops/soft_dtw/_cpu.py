@@ -50,7 +50,7 @@ import numpy as np
 from numba import njit
 
 from ._cell import make_cell
-from ._cpu_cost import span_grad_item, sq_cost_fill, sq_norms_item
+from ._cpu_cost import grad_scratch, span_grad_item, sq_cost_fill, sq_norms_item
 from ._fastmath import exp_neg, log_1to3
 
 
@@ -59,7 +59,7 @@ from ._fastmath import exp_neg, log_1to3
 # with a new value here (test_soft_dtw_kernels checks it): that edit of this
 # file is what invalidates the cache.  Until then the kernels are not cached.
 _INLINED = ("_cell.py", "_fastmath.py", "_cpu_cost.py")
-_INLINED_SHA1 = "7e4e87c25854e14c0bcf032fe2fb8db8a62350da"
+_INLINED_SHA1 = "f610adbc8100ebfb7b99647f165e2eb08d53317d"
 
 
 def inlined_sources_sha1():
@@ -224,6 +224,29 @@ def _dp_backward(R, b, n, m, M, dlo, dhi, base, gamma, inf, cut, seed_end, shift
 
 
 @njit(**_FLAGS)
+def _backward_scratch(R, N, M):
+    """The scratch of ``_dp_backward`` (mu, ml, md: (3, N + 2) in R's dtype)
+    and of ``_diag_offsets`` (off: (N + M,) int64)."""
+    mu = np.zeros((3, N + 2), dtype=R.dtype)
+    ml = np.zeros((3, N + 2), dtype=R.dtype)
+    md = np.zeros((3, N + 2), dtype=R.dtype)
+    return mu, ml, md, np.empty(N + M, dtype=np.int64)
+
+
+@njit(**_FLAGS)
+def _item_backward(R, b, nx, ny, M, dlo, dhi, base, gamma, inf, cut, gout, S, mu, ml, md, first, last, off):
+    """Item b: dL/dD into the scratch S (``_dp_backward``) and ``off`` such
+    that cell (i, j)'s value is S[off[i + j] + i].  Returns the item's length n."""
+    n = nx[b]
+    m = ny[b]
+    shift = base[b, 0]
+    _dp_backward(R, b, n, m, M, dlo, dhi, base, gamma, inf, cut, gout[b], shift, S, mu, ml, md,
+                 first[b], last[b])
+    _diag_offsets(b, n, m, dlo, base, shift, off)
+    return n
+
+
+@njit(**_FLAGS)
 def sdtw_forward(D, lo, hi, nx, ny, dlo, dhi, base, gamma, inf, cut, items, R, out):
     """For b in ``items``: out[b] = R[b, nx-1, ny-1] of the cost ``D`` (B, N, M),
     R (flat, packed diagonals, ``_band.packed_diagonals``) inside the band."""
@@ -262,21 +285,13 @@ def sdtw_backward(R, nx, ny, dlo, dhi, base, gamma, inf, cut, gout, items, S, fi
     """For b in ``items``: E[b] (B, N, M) = dL/dD[b] (zero outside the band),
     the items' dL/dD going through the scratch S (packed, one item long) and
     the row runs ``first`` / ``last`` (B, N)."""
-    N = E.shape[1]
     M = E.shape[2]
-    mu = np.zeros((3, N + 2), dtype=R.dtype)
-    ml = np.zeros((3, N + 2), dtype=R.dtype)
-    md = np.zeros((3, N + 2), dtype=R.dtype)
-    off = np.empty(N + M, dtype=np.int64)
+    mu, ml, md, off = _backward_scratch(R, E.shape[1], M)
     zero = np.zeros(1, dtype=E.dtype)[0]
     for t in range(items.shape[0]):
         b = items[t]
-        n = nx[b]
-        m = ny[b]
-        shift = base[b, 0]
-        _dp_backward(R, b, n, m, M, dlo, dhi, base, gamma, inf, cut, gout[b], shift, S, mu, ml, md,
-                     first[b], last[b])
-        _diag_offsets(b, n, m, dlo, base, shift, off)
+        n = _item_backward(R, b, nx, ny, M, dlo, dhi, base, gamma, inf, cut, gout, S, mu, ml, md,
+                           first, last, off)
         E[b] = zero
         for i in range(n):
             for j in range(first[b, i], last[b, i] + 1):
@@ -290,22 +305,11 @@ def sdtw_backward_sq(R, x, y, nx, ny, dlo, dhi, base, gamma, inf, cut, gout, wan
     the squared Euclidean cost's soft-DTW, from dL/dD in the scratch S (packed,
     one item long) and its row runs ``first`` / ``last`` (B, N)
     (``_cpu_cost.span_grad_item``)."""
-    N = x.shape[1]
     M = y.shape[1]
-    d = x.shape[2]
-    mu = np.zeros((3, N + 2), dtype=R.dtype)
-    ml = np.zeros((3, N + 2), dtype=R.dtype)
-    md = np.zeros((3, N + 2), dtype=R.dtype)
-    off = np.empty(N + M, dtype=np.int64)
-    acc = np.empty((4, d), dtype=x.dtype)
-    gb = np.empty((4, M), dtype=x.dtype)
-    colsum = np.empty(M, dtype=x.dtype)
+    mu, ml, md, off = _backward_scratch(R, x.shape[1], M)
+    acc, gb, colsum = grad_scratch(x, M, x.shape[2])
     for t in range(items.shape[0]):
         b = items[t]
-        n = nx[b]
-        m = ny[b]
-        shift = base[b, 0]
-        _dp_backward(R, b, n, m, M, dlo, dhi, base, gamma, inf, cut, gout[b], shift, S, mu, ml, md,
-                     first[b], last[b])
-        _diag_offsets(b, n, m, dlo, base, shift, off)
+        _item_backward(R, b, nx, ny, M, dlo, dhi, base, gamma, inf, cut, gout, S, mu, ml, md,
+                       first, last, off)
         span_grad_item(x, y, S, off, 1, first, last, b, want_x, want_y, acc, gb, colsum, gx, gy)

@@ -166,6 +166,12 @@ def _g(G, off, s, i, j, f, la, zero):
 
 
 @njit(**_FLAGS)
+def grad_scratch(x, M, d):
+    """The scratch of ``span_grad_item`` in x's dtype: acc (4, d), gb (4, M), colsum (M,)."""
+    return np.empty((4, d), dtype=x.dtype), np.empty((4, M), dtype=x.dtype), np.empty(M, dtype=x.dtype)
+
+
+@njit(**_FLAGS)
 def span_grad_item(x, y, G, off, s, first, last, b, want_x, want_y, acc, gb, colsum, gx, gy):
     """gx[b] (N, d) and / or gy[b] (M, d) of the cost from its DP gradient G
     (read as described in the module docstring) and the rows' runs
@@ -321,9 +327,7 @@ def span_grad(x, y, G, first, last, want_x, want_y, items, gx, gy):
     d = x.shape[2]
     Gf = G.reshape(G.size)  # a view: G is C-contiguous
     off = np.empty(N + M, dtype=np.int64)
-    acc = np.empty((4, d), dtype=x.dtype)
-    gb = np.empty((4, M), dtype=x.dtype)
-    colsum = np.empty(M, dtype=x.dtype)
+    acc, gb, colsum = grad_scratch(x, M, d)
     for t in range(items.shape[0]):
         b = items[t]
         for k in range(N + M):
