@@ -15,15 +15,17 @@ stage         subpackage           job
 7             :mod:`.downstream`   token lists, shapes and phone targets of the downstream tasks
 8             :mod:`.report`       ``RESULTS.md`` (seeds: mean and spread; intervals) and the plot
 every stage   :mod:`.steps`        the ``data/``/``exp/`` layout and the ``.done`` markers
-every stage   :mod:`.common`       errors, command lines, Kaldi tables, audio files
+every stage   :mod:`.common`       errors, command lines, Kaldi tables, audio files, the
+                                   numeric environment each ESPnet run's log names
 ============  ===================  ==========================================================
 
 The stage script runs these as ``python -m espnet2_ext.bin.<tool>``.  Importing
 any module here loads neither ESPnet nor torch, so a tool starts in well under
 a second; only :mod:`.config` (ESPnet's tasks, to check configs against
 them) and :mod:`.scoring.representation` (the criterions) reach ESPnet, inside
-their functions, and :mod:`.common.espnet_runs` imports the ESPnet tool it
-runs inside a function.  No module here patches or mocks
+their functions, :mod:`.common.espnet_runs` imports the ESPnet tool it
+runs inside a function, and :mod:`.common.machine` torch inside
+``describe``.  No module here patches or mocks
 anything (the encoder-pass count of separation is a benchmark:
 ``bench/sep_passes.py``).
 """

@@ -57,6 +57,7 @@ def test_runs_in_forked_children(tmp_path, tool_package):
                      tmp_path / "sub/ok2.log": 0}
     ok = (tmp_path / "ok.log").read_text()
     assert ok.splitlines()[0] == "# python -m fake_tools.fake --opt 'a b'"
+    assert ok.splitlines()[2].startswith("# Numeric environment: ") and " torch " in ok.splitlines()[2]
     assert "argv fake_tools.fake --opt a b state 1" in ok  # fresh module state in every run
     assert "to stderr" in ok and ok.rstrip().splitlines()[-1].startswith("# Ended (code 0)")
     assert "state 1" in (tmp_path / "sub/ok2.log").read_text()

@@ -12,7 +12,8 @@ at a time:
 
 Each run is a fresh process (its own random state, logging and caches, as
 if started alone) whose stdout and stderr go to its log, which starts with the
-command as if run alone (``# python -m espnet2_ext.bin.<tool> ARGS``) and
+command as if run alone (``# python -m espnet2_ext.bin.<tool> ARGS``), then
+the numeric environment (:mod:`.machine`: the report lists it), and
 ends with ``# Ended (code N) ...``.  The tool exits 0 when every run
 succeeded; otherwise 1, naming each failed run's log.  The parent does no
 computation before forking (no thread pool exists yet), so the children
@@ -32,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
+from espnet2_ext.recipe.common import machine
 from espnet2_ext.recipe.common.cli import RecipeError, run_cli
 
 SEPARATOR = ":::"
@@ -87,7 +89,8 @@ def _child(main, module: str, run: Run) -> None:
         sys.stdout = open(1, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
         sys.stderr = open(2, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
         command = " ".join(shlex.quote(w) for w in ["python", "-m", module, *run.args])
-        print(f"# {command}\n# Started at {_now()} (forked by espnet_runs, pid {os.getpid()})\n#", flush=True)
+        print(f"# {command}\n# Started at {_now()} (forked by espnet_runs, pid {os.getpid()})\n"
+              f"{machine.header_line()}\n#", flush=True)
         sys.argv = [module, *run.args]
         try:
             main(list(run.args))

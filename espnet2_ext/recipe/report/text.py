@@ -8,7 +8,9 @@ import os
 from pathlib import Path
 from typing import Dict, List, Sequence
 
+from espnet2_ext.recipe.common import machine
 from espnet2_ext.recipe.report.table import Metric, set_label
+from espnet2_ext.recipe.report.train_log import train_logs
 from espnet2_ext.recipe.steps.layout import Layout
 
 TITLES = {1: "SSL-loss fine-tuning of SE front-ends",
@@ -108,8 +110,27 @@ def notes(layout: Layout, recipe: Path, upstream: str, conf_dir: str, simulate: 
                   f"reverb true (RT60 {rt60} s)" if reverb else "reverb false"]
         if layout.num_spk > 1:
             items += [f"offsets {offsets} s", f"SIR {sir_range} dB"]
-    return (f"Recipe: `{recipe.name}`, " + ", ".join(items) + f"; configs from `{conf_dir}`. "
-            f"Per-stage wall times: `{layout.exp}/stage_times.txt`.")
+    out = (f"Recipe: `{recipe.name}`, " + ", ".join(items) + f"; configs from `{conf_dir}`. "
+           f"Per-stage wall times: `{layout.exp}/stage_times.txt`.")
+    trained = training_environments(layout)
+    return out + ("\n\n" + trained if trained else "")
+
+
+def training_environments(layout: Layout) -> str:
+    """Where the models were trained, from their logs' headers
+    (:mod:`espnet2_ext.recipe.common.machine`); empty when no log names one."""
+    per_env: Dict[str, List[str]] = {}
+    for m in layout.models:
+        if layout.trains(m):
+            for env in machine.environments_of(train_logs(layout.model_dir(m))):
+                per_env.setdefault(env, []).append(m)
+    if not per_env:
+        return ""
+    if len(per_env) == 1:
+        return f"Numeric environment of the trainings: {next(iter(per_env))}."
+    return (f"The models were trained in {len(per_env)} numeric environments, which alone change the "
+            "numbers as much as a seed does: compare across them with care.\n\n"
+            + "\n".join(f"- {env}: {', '.join(ms)}" for env, ms in per_env.items()))
 
 
 def _relative(path: Path, md: Path) -> str:
