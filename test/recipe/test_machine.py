@@ -20,6 +20,14 @@ def test_describe_names_cpu_torch_and_the_pinning_variables(monkeypatch):
     assert machine.header_line().startswith("# Numeric environment: ")
 
 
+def test_header_line_never_raises(monkeypatch):
+    def broken():
+        raise RuntimeError("no cpuinfo")
+
+    monkeypatch.setattr(machine, "describe", broken)
+    assert machine.header_line() == "# Numeric environment: unknown (RuntimeError: no cpuinfo)"
+
+
 def _log(path, env, body="1epoch results: [valid] loss=1.0"):
     path.parent.mkdir(parents=True, exist_ok=True)
     head = "# python -m espnet2_ext.bin.enh_train\n# Started at now\n"

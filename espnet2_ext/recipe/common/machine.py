@@ -68,8 +68,12 @@ def describe() -> str:
 
 
 def header_line() -> str:
-    """``describe()`` as a log header line (``# Numeric environment: ...``)."""
-    return PREFIX + describe()
+    """``describe()`` as a log header line (``# Numeric environment: ...``);
+    never raises (a run must not fail over its header)."""
+    try:
+        return PREFIX + describe()
+    except Exception as e:  # noqa: BLE001
+        return f"{PREFIX}unknown ({type(e).__name__}: {e})"
 
 
 def environments_of(logs: Iterable[Path]) -> List[str]:
