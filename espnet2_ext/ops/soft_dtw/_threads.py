@@ -101,10 +101,6 @@ def run_lists(task, plan):
     the pool (denormals flushed, see the module docstring); the caller waits
     and gets the first exception a task raised.  One task may chain several
     kernels, so that the threads meet once, not once per kernel."""
-    if plan.threads == 1:
-        chunks = plan.chunks
-        _pool(1).submit(lambda: [task(chunk) for chunk in chunks]).result()
-        return
     lock = threading.Lock()
     todo = iter(plan.chunks)
 
